@@ -1,0 +1,36 @@
+"""Dependencies shared by every router: the request's database session (one unit of work per request)."""
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from src.db import DatabaseNotConfiguredError, get_engine, get_sessionmaker, unit_of_work
+from src.errors import ServiceUnavailableError
+
+
+def _database_unavailable(exc: DatabaseNotConfiguredError) -> ServiceUnavailableError:
+    return ServiceUnavailableError(str(exc), code="database_unavailable")
+
+
+def get_session() -> Iterator[Session]:
+    """The request's session: committed when the endpoint returns, rolled back when it raises."""
+    try:
+        factory = get_sessionmaker()
+    except DatabaseNotConfiguredError as exc:
+        raise _database_unavailable(exc) from exc
+    with unit_of_work(factory) as session:
+        yield session
+
+
+def get_db_engine() -> Engine:
+    try:
+        return get_engine()
+    except DatabaseNotConfiguredError as exc:
+        raise _database_unavailable(exc) from exc
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+EngineDep = Annotated[Engine, Depends(get_db_engine)]

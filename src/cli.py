@@ -1,0 +1,60 @@
+"""`finsync dev | migrate`: the entry points that may start the embedded PostgreSQL.
+
+Configuration problems (a malformed or unreachable DATABASE_URL, a port in use) end the command with one line on
+stderr and exit code 2, not a traceback.
+"""
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="finsync", description="finsync: bank data kept in sync.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("dev", help="start the local stack (database, migrations, API) until Ctrl-C")
+    commands.add_parser("migrate", help="upgrade the database to the newest schema")
+    return parser
+
+
+def _migrate() -> int:
+    from src.db.embedded import ensure_database_url
+    from src.db.migrate import upgrade_to_head
+    from src.settings import settings
+
+    url = ensure_database_url(settings)
+    upgrade_to_head(url)
+    return 0
+
+
+def _dev() -> int:
+    from src.devstack.stack import run_dev
+    from src.settings import settings
+
+    return run_dev(settings)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        from src.settings import ConfigurationError
+    except Exception:  # the settings module validates at import
+        return 2
+    try:
+        if args.command == "migrate":
+            return _migrate()
+        return _dev()
+    except ConfigurationError:
+        return 2
+    except Exception as exc:
+        from src.db.engine import DatabaseNotConfiguredError
+
+        if isinstance(exc, DatabaseNotConfiguredError):
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""`finsync dev`: the local stack's process supervisor."""

@@ -1,0 +1,40 @@
+"""Every table of the data model, re-exported so that Alembic (and callers) see the full metadata."""
+
+from src.db.base import Base
+from src.models.accounts import Account, BalanceSnapshot
+from src.models.connections import Connection
+from src.models.gocardless import (
+    GcAccount,
+    GcAccountLimit,
+    GcAgreement,
+    GcBalance,
+    GcInstitution,
+    GcRequisition,
+    GcToken,
+    GcTransaction,
+)
+from src.models.institutions import Institution
+from src.models.jobs import Job, SyncOutcome
+from src.models.transactions import Transaction
+from src.models.users import RefreshToken, User
+
+__all__ = [
+    "Account",
+    "BalanceSnapshot",
+    "Base",
+    "Connection",
+    "GcAccount",
+    "GcAccountLimit",
+    "GcAgreement",
+    "GcBalance",
+    "GcInstitution",
+    "GcRequisition",
+    "GcToken",
+    "GcTransaction",
+    "Institution",
+    "Job",
+    "RefreshToken",
+    "SyncOutcome",
+    "Transaction",
+    "User",
+]

@@ -1,0 +1,43 @@
+"""A user's link to one bank through one provider."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from src.db.base import Base
+from src.models.enums import ConnectionStatus, Provider, checked_enum
+from src.models.mixins import created_at, updated_at, uuid_pk
+
+
+class Connection(Base):
+    __tablename__ = "connections"
+    __table_args__ = (Index("ix_connections_user_id_created_at", "user_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    provider: Mapped[Provider] = mapped_column(
+        checked_enum(Provider, "provider"),
+        nullable=False,
+        default=Provider.gocardless,
+        server_default="gocardless",
+    )
+    institution_id: Mapped[str] = mapped_column(
+        String(128), ForeignKey("institutions.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    friendly_name: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[ConnectionStatus] = mapped_column(
+        checked_enum(ConnectionStatus, "status"),
+        nullable=False,
+        default=ConnectionStatus.pending,
+        server_default="pending",
+    )
+    requisition_id: Mapped[str | None] = mapped_column(String(64))  # the current GoCardless requisition
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,96 @@
+"""Every status and kind the data model knows, as Python enums stored as database-checked text.
+
+Stored as VARCHAR with a named CHECK constraint rather than a native PostgreSQL enum: adding a value is then a
+plain constraint swap in a migration, on PostgreSQL 15 and 18 alike.
+"""
+
+from enum import StrEnum
+
+from sqlalchemy import Enum
+
+
+class ConnectionStatus(StrEnum):
+    pending = "pending"
+    active = "active"
+    rejected = "rejected"
+    expired = "expired"
+    suspended = "suspended"
+    error = "error"
+
+
+class AccountStatus(StrEnum):
+    processing = "processing"
+    active = "active"
+    expired = "expired"
+    suspended = "suspended"
+    error = "error"
+
+
+class TransactionStatus(StrEnum):
+    booked = "booked"
+    pending = "pending"
+    void = "void"
+
+
+class JobType(StrEnum):
+    sync = "sync"
+
+
+class JobEntityType(StrEnum):
+    connection = "connection"
+
+
+class JobStatus(StrEnum):
+    pending = "pending"
+    running = "running"
+    completed = "completed"
+    failed = "failed"
+    canceled = "canceled"
+
+
+UNFINISHED_JOB_STATUSES = (JobStatus.pending, JobStatus.running)
+
+
+class SyncOutcomeKind(StrEnum):
+    synced = "synced"
+    rate_limited = "rate_limited"
+    reauth_required = "reauth_required"
+    bank_error = "bank_error"
+
+
+class Provider(StrEnum):
+    gocardless = "gocardless"
+
+
+class GcAccessState(StrEnum):
+    """What GoCardless last said about access to an account's data."""
+
+    ok = "ok"
+    expired = "expired"
+    suspended = "suspended"
+
+
+class GcScope(StrEnum):
+    """The per-account daily rate-limit scopes."""
+
+    details = "details"
+    balances = "balances"
+    transactions = "transactions"
+
+
+class GcTransactionStatus(StrEnum):
+    booked = "booked"
+    pending = "pending"
+
+
+def checked_enum(enum: type[StrEnum], name: str) -> Enum:
+    """A text column limited to the enum's values by a CHECK constraint named `ck_<table>_<name>`."""
+    return Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=max(len(member.value) for member in enum),
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )

@@ -1,0 +1,145 @@
+"""Raw GoCardless tables: what GoCardless said, kept verbatim as JSONB.
+
+Extraction writes only these; sync reads only these (through `src/ingest/`), so either can be re-run at any
+time with the same result.
+"""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, Integer, String, Text, func
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from src.db.base import Base
+from src.models.enums import GcAccessState, GcScope, GcTransactionStatus, checked_enum
+from src.models.mixins import first_seen_at, last_seen_at, updated_at
+
+Payload = dict[str, Any]
+
+
+class GcInstitution(Base):
+    __tablename__ = "gc_institutions"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    payload: Mapped[Payload] = mapped_column(JSONB, nullable=False)
+    first_seen_at: Mapped[datetime] = first_seen_at()
+    last_seen_at: Mapped[datetime] = last_seen_at()
+
+
+class GcAgreement(Base):
+    """An end-user agreement; its `accepted` time plus `access_valid_for_days` give the connection's expiry."""
+
+    __tablename__ = "gc_agreements"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    connection_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("connections.id", ondelete="CASCADE"), index=True
+    )
+    payload: Mapped[Payload] = mapped_column(JSONB, nullable=False)
+    first_seen_at: Mapped[datetime] = first_seen_at()
+    last_seen_at: Mapped[datetime] = last_seen_at()
+
+
+class GcRequisition(Base):
+    __tablename__ = "gc_requisitions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    connection_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("connections.id", ondelete="CASCADE"), index=True
+    )
+    # Random, single use, unique: the bank callback's capability (GoCardless requires unique references).
+    reference: Mapped[str] = mapped_column(String(256), nullable=False, unique=True)
+    # GoCardless's own code (CR, GC, UA, LN, RJ, EX, …); kept as text because clients must accept unknown codes.
+    status: Mapped[str] = mapped_column(String(8), nullable=False)
+    payload: Mapped[Payload] = mapped_column(JSONB, nullable=False)
+    first_seen_at: Mapped[datetime] = first_seen_at()
+    last_seen_at: Mapped[datetime] = last_seen_at()
+
+
+class GcAccount(Base):
+    """A GoCardless account id, and the unified account it belongs to (assigned when first stored)."""
+
+    __tablename__ = "gc_accounts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    requisition_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("gc_requisitions.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    account_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    metadata_payload: Mapped[Payload | None] = mapped_column("metadata", JSONB)
+    details_payload: Mapped[Payload | None] = mapped_column("details", JSONB)
+    access_state: Mapped[GcAccessState] = mapped_column(
+        checked_enum(GcAccessState, "access_state"),
+        nullable=False,
+        default=GcAccessState.ok,
+        server_default="ok",
+    )
+    access_message: Mapped[str | None] = mapped_column(Text)
+    access_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_seen_at: Mapped[datetime] = first_seen_at()
+    last_seen_at: Mapped[datetime] = last_seen_at()
+
+
+class GcBalance(Base):
+    """One balances response for one account (all its balance types), as fetched."""
+
+    __tablename__ = "gc_balances"
+    __table_args__ = (Index("ix_gc_balances_gc_account_id_fetched_at", "gc_account_id", "fetched_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    gc_account_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("gc_accounts.id", ondelete="CASCADE"), nullable=False
+    )
+    fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    payload: Mapped[Payload] = mapped_column(JSONB, nullable=False)
+
+
+class GcTransaction(Base):
+    """One row per logical transaction: the key comes from the one key function in `src/ingest/`."""
+
+    __tablename__ = "gc_transactions"
+
+    gc_account_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("gc_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    transaction_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    status: Mapped[GcTransactionStatus] = mapped_column(checked_enum(GcTransactionStatus, "status"), nullable=False)
+    payload: Mapped[Payload] = mapped_column(JSONB, nullable=False)
+    first_seen_at: Mapped[datetime] = first_seen_at()
+    last_seen_at: Mapped[datetime] = last_seen_at()
+
+
+class GcAccountLimit(Base):
+    """The per-account, per-scope daily allowance as the last response's headers told it."""
+
+    __tablename__ = "gc_account_limits"
+
+    gc_account_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("gc_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    scope: Mapped[GcScope] = mapped_column(checked_enum(GcScope, "scope"), primary_key=True)
+    limit: Mapped[int | None] = mapped_column(Integer)
+    remaining: Mapped[int | None] = mapped_column(Integer)
+    reset_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = updated_at()
+
+
+class GcToken(Base):
+    """The shared GoCardless token pair, so that every process reuses it (token/new allows 100 per hour).
+
+    Keyed by a hash of the secret id, so that changed credentials never pick up another account's token.
+    Never logged.
+    """
+
+    __tablename__ = "gc_tokens"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    access_token: Mapped[str] = mapped_column(Text, nullable=False)
+    access_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    refresh_token: Mapped[str] = mapped_column(Text, nullable=False)
+    refresh_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_at: Mapped[datetime] = updated_at()

@@ -1,0 +1,31 @@
+"""Banks a user can connect, derived from GoCardless's institution lists."""
+
+from datetime import datetime
+
+from sqlalchemy import Computed, Index, Integer, String, Text
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
+from sqlalchemy.orm import Mapped, mapped_column
+
+from src.db.base import Base
+from src.models.mixins import updated_at
+
+
+class Institution(Base):
+    __tablename__ = "institutions"
+    __table_args__ = (
+        Index("ix_institutions_countries", "countries", postgresql_using="gin"),
+        Index("ix_institutions_name_search", "name_search", postgresql_using="gin"),
+    )
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)  # GoCardless id, e.g. N26_NTSBDEB1
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    bic: Mapped[str | None] = mapped_column(String(32))
+    logo: Mapped[str | None] = mapped_column(Text)
+    countries: Mapped[list[str]] = mapped_column(ARRAY(String(2)), nullable=False, server_default="{}")
+    transaction_total_days: Mapped[int | None] = mapped_column(Integer)
+    max_access_valid_for_days: Mapped[int | None] = mapped_column(Integer)
+    # Built-in full-text search ('simple': no stemming, bank names are proper nouns in many languages).
+    name_search: Mapped[str] = mapped_column(
+        TSVECTOR, Computed("to_tsvector('simple'::regconfig, name)", persisted=True)
+    )
+    updated_at: Mapped[datetime] = updated_at()

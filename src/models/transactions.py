@@ -1,0 +1,64 @@
+"""Unified transactions: one row per logical transaction per account."""
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Computed,
+    Date,
+    ForeignKey,
+    Identity,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import TSVECTOR, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from src.db.base import Base
+from src.models.accounts import Money
+from src.models.enums import TransactionStatus, checked_enum
+from src.models.mixins import created_at, updated_at
+
+SEARCH_VECTOR_SQL = (
+    "to_tsvector('simple'::regconfig, coalesce(description, '') || ' ' || coalesce(counterparty_name, ''))"
+)
+
+
+class Transaction(Base):
+    __tablename__ = "transactions"
+    __table_args__ = (
+        UniqueConstraint("account_id", "transaction_key"),
+        # Keyset listing, newest first: per account directly, and across a user's accounts by merging the
+        # per-account heads of this same index.
+        Index("ix_transactions_account_id_booking_date_id", "account_id", "booking_date", "id"),
+        Index("ix_transactions_search", "search_vector", postgresql_using="gin"),
+        Index("ix_transactions_booked_as_id", "booked_as_id", postgresql_where="booked_as_id IS NOT NULL"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False
+    )
+    transaction_key: Mapped[str] = mapped_column(String(128), nullable=False)
+    transaction_id: Mapped[str | None] = mapped_column(Text)
+    internal_transaction_id: Mapped[str | None] = mapped_column(Text)
+    entry_reference: Mapped[str | None] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(128), nullable=False)
+    status: Mapped[TransactionStatus] = mapped_column(checked_enum(TransactionStatus, "status"), nullable=False)
+    booked_as_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("transactions.id", ondelete="SET NULL"))
+    booking_date: Mapped[date] = mapped_column(Date, nullable=False)
+    value_date: Mapped[date | None] = mapped_column(Date)
+    date_is_estimated: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default="false")
+    amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    counterparty_name: Mapped[str | None] = mapped_column(Text)
+    counterparty_account: Mapped[str | None] = mapped_column(Text)
+    search_vector: Mapped[str] = mapped_column(TSVECTOR, Computed(SEARCH_VECTOR_SQL, persisted=True))
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()

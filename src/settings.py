@@ -1,0 +1,169 @@
+"""The one place configuration is read: environment variables (and `.env`), validated once at import.
+
+Names are the ones in ARCHITECTURE.md (Settings), without a prefix. Derived values (the GoCardless base URL, the
+Dagster URL, the public URLs) are computed here so that callers never rebuild them. A database is *not* required
+here: the first connection reports a missing `DATABASE_URL` (see `src.db.engine`), so importing `defs` or the
+Dagster client works without one.
+"""
+
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+OFFICIAL_GOCARDLESS_BASE_URL = "https://bankaccountdata.gocardless.com"
+_POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg"}
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+
+
+class ConfigurationError(Exception):
+    """Configuration that cannot work; its message is one line a person can act on."""
+
+
+def normalise_database_url(raw: str) -> URL:
+    """Parse a PostgreSQL URL and point it at the psycopg 3 driver.
+
+    Accepts `postgres://`, `postgresql://` and `postgresql+psycopg://`; anything else is a configuration error.
+    """
+    try:
+        url = make_url(raw.strip())
+    except ArgumentError as exc:
+        raise ValueError("not a URL (expected postgresql://user:password@host:port/dbname)") from exc
+    if url.drivername not in _POSTGRES_SCHEMES:
+        raise ValueError(f"must be a postgresql:// URL (got {url.drivername}://); finsync runs on PostgreSQL only")
+    if not url.database:
+        raise ValueError("names no database (expected postgresql://user:password@host:port/dbname)")
+    return url.set(drivername="postgresql+psycopg")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    finsync_env: Environment = Environment.development
+    finsync_data_dir: Path = Path(".data")
+
+    database_url: str | None = None
+    test_database_url: str | None = None
+
+    api_port: Port = 8000
+    dagster_port: Port = 3001
+    sandbox_port: Port = 8765
+
+    gocardless_secret_id: SecretStr | None = None
+    gocardless_secret_key: SecretStr | None = None
+    gocardless_base_url: str | None = None
+    gocardless_countries: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["GB"])
+
+    dagster_url: str | None = None
+    dagster_location_name: str | None = None
+
+    public_base_url: str | None = None
+    frontend_url: str | None = None
+
+    jwt_secret: SecretStr | None = None
+
+    sync_overlap_days: Annotated[int, Field(ge=0, le=730)] = 10
+    extract_concurrency: Annotated[int, Field(ge=1, le=64)] = 8
+    expiring_soon_days: Annotated[int, Field(ge=0, le=365)] = 14
+    job_launch_window_minutes: Annotated[int, Field(ge=1, le=1440)] = 10
+
+    @field_validator("database_url", "test_database_url", mode="after")
+    @classmethod
+    def _normalise_database_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return normalise_database_url(value).render_as_string(hide_password=False)
+
+    @field_validator("gocardless_countries", mode="before")
+    @classmethod
+    def _split_countries(cls, value: object) -> object:
+        # `GOCARDLESS_COUNTRIES=GB,DE` reads better in a .env than a JSON list.
+        if isinstance(value, str) and not value.lstrip().startswith("["):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("gocardless_countries", mode="after")
+    @classmethod
+    def _check_countries(cls, value: list[str]) -> list[str]:
+        countries = [country.upper() for country in value]
+        for country in countries:
+            if len(country) != 2 or not country.isalpha():
+                raise ValueError(f"GOCARDLESS_COUNTRIES holds {country!r}, not an ISO 3166 alpha-2 code")
+        return countries
+
+    @model_validator(mode="after")
+    def _derive_and_check(self) -> "Settings":
+        has_id = self.gocardless_secret_id is not None
+        has_key = self.gocardless_secret_key is not None
+        if has_id != has_key:
+            raise ValueError("set both GOCARDLESS_SECRET_ID and GOCARDLESS_SECRET_KEY, or neither (the sandbox)")
+        if self.gocardless_base_url is None:
+            self.gocardless_base_url = (
+                OFFICIAL_GOCARDLESS_BASE_URL if has_id else f"http://127.0.0.1:{self.sandbox_port}"
+            )
+        self.gocardless_base_url = self.gocardless_base_url.rstrip("/")
+        if self.dagster_url is None:
+            self.dagster_url = f"http://localhost:{self.dagster_port}"
+        if self.public_base_url is None:
+            self.public_base_url = f"http://127.0.0.1:{self.api_port}"
+        self.public_base_url = self.public_base_url.rstrip("/")
+        if self.frontend_url is None:
+            self.frontend_url = f"{self.public_base_url}/"
+        if self.finsync_env is Environment.production and self.jwt_secret is None:
+            raise ValueError("JWT_SECRET is required when FINSYNC_ENV=production")
+        return self
+
+    @property
+    def uses_sandbox(self) -> bool:
+        """True when no GoCardless credentials are set: the sandbox server stands in for GoCardless."""
+        return self.gocardless_secret_id is None
+
+    @property
+    def embedded_postgres_dir(self) -> Path:
+        return self.finsync_data_dir / "postgres"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.finsync_data_dir / "dagster"
+
+    def get_jwt_secret(self) -> str:
+        """The token signing key: JWT_SECRET, or in development one generated once into the data dir."""
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        path = self.finsync_data_dir / "jwt_secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line naming each bad variable and why, for people, not a traceback wall."""
+    parts = []
+    for error in exc.errors():
+        name = ".".join(str(loc) for loc in error["loc"]).upper()
+        message = str(error["msg"]).removeprefix("Value error, ")
+        parts.append(f"{name}: {message}" if name else message)
+    return "invalid configuration: " + "; ".join(parts)
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(describe_validation_error(exc)) from None
+
+
+settings = load_settings()

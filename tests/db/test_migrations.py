@@ -1,0 +1,45 @@
+"""The migrations and the models describe the same schema, and the initial revision can be undone and redone."""
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
+
+from src.db.migrate import alembic_config, upgrade_to_head
+from src.models import Base
+
+
+class TestMigrations:
+    def test_autogenerate_finds_no_difference_from_the_models(self, isolated_database_url: str) -> None:
+        engine = create_engine(isolated_database_url)
+        try:
+            with engine.connect() as connection:
+                context = MigrationContext.configure(
+                    connection, opts={"compare_type": True, "target_metadata": Base.metadata}
+                )
+                assert compare_metadata(context, Base.metadata) == []
+        finally:
+            engine.dispose()
+
+    def test_database_is_at_head(self, isolated_database_url: str) -> None:
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        engine = create_engine(isolated_database_url)
+        try:
+            with engine.connect() as connection:
+                assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == head
+        finally:
+            engine.dispose()
+
+    def test_downgrade_to_base_and_upgrade_again(self, isolated_database_url: str) -> None:
+        config = alembic_config(isolated_database_url)
+        command.downgrade(config, "base")
+        engine = create_engine(isolated_database_url)
+        try:
+            assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+            engine.dispose()
+            upgrade_to_head(isolated_database_url)
+            expected = {table.name for table in Base.metadata.sorted_tables}
+            assert expected <= set(inspect(engine).get_table_names())
+        finally:
+            engine.dispose()

@@ -1,0 +1,78 @@
+"""Settings: defaults derived as ARCHITECTURE.md says, bad values refused with a sentence naming the variable."""
+
+import pytest
+from pydantic import ValidationError
+
+from src.settings import OFFICIAL_GOCARDLESS_BASE_URL, Settings, describe_validation_error
+
+
+def _settings(**values: object) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+class TestDefaults:
+    def test_without_credentials_gocardless_is_the_sandbox(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.delenv("GOCARDLESS_BASE_URL", raising=False)
+        settings = _settings(sandbox_port=9999)
+        assert settings.uses_sandbox
+        assert settings.gocardless_base_url == "http://127.0.0.1:9999"
+
+    def test_with_credentials_gocardless_is_the_real_one(self) -> None:
+        settings = _settings(gocardless_secret_id="id", gocardless_secret_key="key")
+        assert not settings.uses_sandbox
+        assert settings.gocardless_base_url == OFFICIAL_GOCARDLESS_BASE_URL
+
+    def test_urls_follow_the_ports(self) -> None:
+        settings = _settings(api_port=8100, dagster_port=3101)
+        assert settings.dagster_url == "http://localhost:3101"
+        assert settings.public_base_url == "http://127.0.0.1:8100"
+        assert settings.frontend_url == "http://127.0.0.1:8100/"
+
+    def test_documented_defaults(self) -> None:
+        settings = _settings()
+        assert (settings.api_port, settings.dagster_port, settings.sandbox_port) == (8000, 3001, 8765)
+        assert settings.gocardless_countries == ["GB"]
+        assert (settings.sync_overlap_days, settings.extract_concurrency) == (10, 8)
+        assert (settings.expiring_soon_days, settings.job_launch_window_minutes) == (14, 10)
+
+    def test_countries_from_a_comma_list(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("GOCARDLESS_COUNTRIES", "gb, de,FR")
+        assert _settings().gocardless_countries == ["GB", "DE", "FR"]
+
+    def test_database_url_is_pointed_at_psycopg(self) -> None:
+        settings = _settings(database_url="postgres://u:p@db.internal:5433/finsync")
+        assert settings.database_url == "postgresql+psycopg://u:p@db.internal:5433/finsync"
+
+
+class TestRefused:
+    @pytest.mark.parametrize(
+        ("values", "expected"),
+        [
+            ({"database_url": "mysql://u:p@h/db"}, "DATABASE_URL: must be a postgresql:// URL"),
+            ({"database_url": "postgresql://u:p@h"}, "DATABASE_URL: names no database"),
+            ({"database_url": "not a url"}, "DATABASE_URL: not a URL"),
+            ({"api_port": 70000}, "API_PORT"),
+            ({"gocardless_secret_id": "only-the-id"}, "GOCARDLESS_SECRET_KEY"),
+            ({"finsync_env": "production"}, "JWT_SECRET is required"),
+            ({"gocardless_countries": ["GBR"]}, "not an ISO 3166"),
+        ],
+    )
+    def test_bad_values_get_one_clear_line(self, values: dict[str, object], expected: str) -> None:
+        with pytest.raises(ValidationError) as caught:
+            _settings(**values)
+        message = describe_validation_error(caught.value)
+        assert expected in message
+        assert "\n" not in message
+
+    def test_the_password_of_a_bad_url_is_not_repeated(self) -> None:
+        with pytest.raises(ValidationError) as caught:
+            _settings(database_url="mysql://u:hunter2@h/db")
+        assert "hunter2" not in describe_validation_error(caught.value)
+
+
+class TestJwtSecret:
+    def test_development_generates_one_secret_and_keeps_it(self, tmp_path: object) -> None:
+        settings = _settings(finsync_data_dir=tmp_path)
+        first = settings.get_jwt_secret()
+        assert len(first) >= 32
+        assert _settings(finsync_data_dir=tmp_path).get_jwt_secret() == first
