@@ -19,12 +19,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _migrate() -> int:
-    from src.db.embedded import ensure_database_url
+    from src.db.embedded import describe_url, ensure_database_url
     from src.db.migrate import upgrade_to_head
     from src.settings import settings
 
     url = ensure_database_url(settings)
     upgrade_to_head(url)
+    print(f"finsync: database {describe_url(url)} is at the newest schema")
     return 0
 
 
@@ -40,18 +41,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         from src.settings import ConfigurationError
-    except Exception:  # the settings module validates at import
+    except Exception as exc:  # the settings module validates at import
+        print(f"finsync: {exc}", file=sys.stderr)
         return 2
     try:
         if args.command == "migrate":
             return _migrate()
         return _dev()
-    except ConfigurationError:
+    except ConfigurationError as exc:
+        print(f"finsync: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:
         from src.db.engine import DatabaseNotConfiguredError
 
         if isinstance(exc, DatabaseNotConfiguredError):
+            print(f"finsync: {exc}", file=sys.stderr)
             return 2
         raise
 

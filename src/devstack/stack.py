@@ -14,7 +14,7 @@ from types import FrameType
 
 import httpx
 
-from src.db.embedded import ensure_database_url
+from src.db.embedded import describe_url, ensure_database_url
 from src.db.migrate import upgrade_to_head
 from src.devstack.ports import ensure_port_free
 from src.devstack.processes import ManagedProcess
@@ -23,6 +23,11 @@ from src.settings import Settings
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT_SECONDS = 120
+
+
+def say(message: str) -> None:
+    """The supervisor's own lines, prefixed like the children's."""
+    print(f"[finsync] {message}", flush=True)
 
 
 class _StopRequested(Exception):
@@ -51,7 +56,9 @@ def _wait_until_healthy(url: str, children: list[ManagedProcess]) -> None:
 def run_dev(settings: Settings) -> int:
     ensure_port_free(settings.api_port, "API_PORT")
     url = ensure_database_url(settings)
+    say(f"database: {describe_url(url)}")
     upgrade_to_head(url)
+    say("migrations: up to date")
 
     env = dict(os.environ)
     env["DATABASE_URL"] = url
@@ -77,13 +84,17 @@ def run_dev(settings: Settings) -> int:
             child.start()
         api_url = f"http://127.0.0.1:{settings.api_port}"
         _wait_until_healthy(f"{api_url}/health", children)
+        say(f"API:      {api_url}  (docs: {api_url}/docs)")
+        say("ready — press Ctrl-C to stop")
         while True:
             for child in children:
                 code = child.poll()
                 if code is not None:
+                    say(f"{child.name} exited with code {code}; stopping")
                     return 1
             time.sleep(0.5)
-    except _StopRequested:
+    except _StopRequested as stop:
+        say(f"{stop} received; stopping")
         return 0
     finally:
         # Ignore further Ctrl-C while the children stop, so a second press cannot orphan them.
@@ -93,3 +104,4 @@ def run_dev(settings: Settings) -> int:
             child.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        say("stopped")
