@@ -1,4 +1,4 @@
-"""`finsync dev | migrate`: the entry points that may start the embedded PostgreSQL.
+"""`finsync dev | migrate | sandbox`: the entry points that may start the embedded PostgreSQL.
 
 Configuration problems (a malformed or unreachable DATABASE_URL, a port in use) end the command with one line on
 stderr and exit code 2, not a traceback.
@@ -8,6 +8,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -15,6 +16,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("dev", help="start the local stack (database, migrations, API) until Ctrl-C")
     commands.add_parser("migrate", help="upgrade the database to the newest schema")
+    sandbox = commands.add_parser("sandbox", help="run the GoCardless sandbox server")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=None, help="default: SANDBOX_PORT or 8765")
+    sandbox.add_argument("--state-file", type=Path, default=None, help="persist the sandbox's state in this file")
     return parser
 
 
@@ -36,6 +41,18 @@ def _dev() -> int:
     return run_dev(settings)
 
 
+def _sandbox(host: str, port: int | None, state_file: Path | None) -> int:
+    # The sandbox reads its own variables; it needs nothing from Settings but the port's default.
+    from src.sandbox.server import serve
+
+    if port is None:
+        from src.settings import settings
+
+        port = settings.sandbox_port
+    serve(host=host, port=port, state_file=state_file)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -47,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "migrate":
             return _migrate()
+        if args.command == "sandbox":
+            return _sandbox(args.host, args.port, args.state_file)
         return _dev()
     except ConfigurationError as exc:
         print(f"finsync: {exc}", file=sys.stderr)

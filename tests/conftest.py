@@ -7,6 +7,8 @@
 - `api_client`: the FastAPI app in-process, its session dependency bound to `db_session`.
 - `isolated_database_url`: a fresh migrated database of its own, for tests that drive live processes (uvicorn,
   `finsync dev`, Dagster), which cannot see an uncommitted outer transaction.
+- `sandbox`: the GoCardless sandbox, a real server process shared by the run and reset before each test;
+  the fixture's methods drive its `/_sandbox/` controls (tests/harness/sandbox.py).
 - The environment is pointed away from the developer's `.data/` and GoCardless credentials before `src` is
   imported, so tests and a running `make dev` never touch each other.
 """
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.harness import database
+from tests.harness.sandbox import SandboxControl, SandboxServer
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -101,3 +104,22 @@ def isolated_database_url(test_databases: database.TestDatabases) -> Iterator[st
         yield url
     finally:
         test_databases.drop(url)
+
+
+@pytest.fixture(scope="session")
+def sandbox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
+    server = SandboxServer(tmp_path_factory.mktemp("sandbox") / "sandbox.log")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxServer) -> Iterator[SandboxControl]:
+    control = SandboxControl(sandbox_server.base_url)
+    control.reset()
+    try:
+        yield control
+    finally:
+        control.close()

@@ -1,0 +1,155 @@
+"""The GoCardless sandbox for tests: one real server process per test run, reset before each test.
+
+`SandboxControl` wraps the `/_sandbox/` control surface so that a test sets its scene in a line:
+`sandbox.link(account_count=3)`, `sandbox.set_faults(error_rate=0.3)`, `sandbox.advance_clock(days=2)`, …
+Everything else goes over HTTP to the official paths under `/api/v2/`, exactly as the client talks to GoCardless.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SECRET_ID = "sandbox-secret-id"
+SECRET_KEY = "sandbox-secret-key"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class SandboxServer:
+    """A `finsync sandbox` subprocess on a free loopback port."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._log = log_path.open("w")
+        env = {**os.environ, "SANDBOX_SECRET_ID": SECRET_ID, "SANDBOX_SECRET_KEY": SECRET_KEY}
+        env.pop("SANDBOX_STATE_FILE", None)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "src.cli", "sandbox", "--port", str(self.port)],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the sandbox exited: {log_path.read_text()}")
+            try:
+                httpx.get(self.base_url + "/", timeout=1)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("the sandbox did not start within 60 s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._log.close()
+
+
+class SandboxControl:
+    """The test's handle on the sandbox: its address, its secrets and its `/_sandbox/` controls."""
+
+    secret_id = SECRET_ID
+    secret_key = SECRET_KEY
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.api_url = f"{base_url}/api/v2"
+        self._http = httpx.Client(base_url=base_url, timeout=30)
+
+    def _post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = self._http.post(path, json=body or {})
+        response.raise_for_status()
+        return response.json()
+
+    def reset(self) -> None:
+        self._post("/_sandbox/reset")
+
+    def advance_clock(self, *, days: float = 0, seconds: float = 0) -> dict[str, Any]:
+        result: dict[str, Any] = self._post("/_sandbox/clock", {"advance_days": days, "advance_seconds": seconds})
+        return result
+
+    def clock(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._http.get("/_sandbox/clock").json()
+        return result
+
+    def set_faults(self, *, account_id: str | None = None, **faults: Any) -> None:
+        """latency_ms, error_rate, error_status (500/502/503/504), burst_429, path_prefix."""
+        self._post("/_sandbox/faults", {**faults, **({"account_id": account_id} if account_id else {})})
+
+    def clear_faults(self) -> None:
+        self._http.delete("/_sandbox/faults").raise_for_status()
+
+    def link(self, **options: Any) -> dict[str, Any]:
+        """A linked requisition in one call: institution_id, customer, account_count, max_historical_days,
+        access_valid_for_days, access_scope, redirect, reference. Returns the requisition payload."""
+        result: dict[str, Any] = self._post("/_sandbox/link", options)
+        return result
+
+    def approve(self, requisition_id: str, *, customer: str = "alice", account_count: int | None = None) -> Any:
+        body: dict[str, Any] = {"customer": customer}
+        if account_count is not None:
+            body["account_count"] = account_count
+        return self._post(f"/_sandbox/requisitions/{requisition_id}/approve", body)
+
+    def deny(self, requisition_id: str) -> Any:
+        return self._post(f"/_sandbox/requisitions/{requisition_id}/deny")
+
+    def expire(self, account_id: str, kind: str = "access_expired") -> None:
+        """kind: agreement (the EUA ran out), access_expired (the bank revoked it), inactive (account closed)."""
+        self._post(f"/_sandbox/accounts/{account_id}/expire", {"kind": kind})
+
+    def suspend(self, account_id: str) -> None:
+        self._post(f"/_sandbox/accounts/{account_id}/suspend")
+
+    def restore(self, account_id: str) -> None:
+        self._post(f"/_sandbox/accounts/{account_id}/restore")
+
+    def hide_transaction(self, account_id: str, transaction_id: str) -> None:
+        self._post(f"/_sandbox/accounts/{account_id}/hide", {"transaction_id": transaction_id})
+
+    def set_id_mode(self, account_id: str, mode: str) -> None:
+        """stable · reissued (new ids on every fetch) · blank (no ids at all)."""
+        self._post(f"/_sandbox/accounts/{account_id}/id-mode", {"mode": mode})
+
+    def set_bank_limit(self, account_id: str, limit: int | None) -> None:
+        self._post(f"/_sandbox/accounts/{account_id}/bank-limit", {"limit": limit})
+
+    def set_limits(self, **limits: Any) -> dict[str, Any]:
+        """account_daily, general={bucket: limit or [limit, window]}, access_lifetime, refresh_lifetime."""
+        result: dict[str, Any] = self._post("/_sandbox/limits", limits)
+        return result
+
+    def counters(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._http.get("/_sandbox/counters").json()
+        return result
+
+    def reset_counters(self) -> None:
+        self._http.delete("/_sandbox/counters").raise_for_status()
+
+    def token(self) -> str:
+        """A fresh access token, for tests that call the official API directly."""
+        response = self._http.post(
+            "/api/v2/token/new/", json={"secret_id": self.secret_id, "secret_key": self.secret_key}
+        )
+        response.raise_for_status()
+        return str(response.json()["access"])
+
+    def close(self) -> None:
+        self._http.close()
