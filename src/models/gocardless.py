@@ -5,10 +5,10 @@ time with the same result.
 """
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, Integer, String, Text, func
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Identity, Index, Integer, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -80,6 +80,16 @@ class GcAccount(Base):
     )
     access_message: Mapped[str | None] = mapped_column(Text)
     access_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The window the last successful transactions fetch covered: a pending item inside it that the fetch did
+    # not return was dropped by the bank (void).
+    transactions_fetched_from: Mapped[date | None] = mapped_column(Date)
+    transactions_fetched_to: Mapped[date | None] = mapped_column(Date)
+    transactions_fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # How the last extraction of this account ended (a SyncOutcomeKind), for the run's per-account outcome.
+    fetch_outcome: Mapped[str | None] = mapped_column(String(32))
+    fetch_message: Mapped[str | None] = mapped_column(Text)
+    fetch_retry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     first_seen_at: Mapped[datetime] = first_seen_at()
     last_seen_at: Mapped[datetime] = last_seen_at()
 
@@ -108,6 +118,7 @@ class GcTransaction(Base):
     )
     transaction_key: Mapped[str] = mapped_column(String(128), primary_key=True)
     status: Mapped[GcTransactionStatus] = mapped_column(checked_enum(GcTransactionStatus, "status"), nullable=False)
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
     payload: Mapped[Payload] = mapped_column(JSONB, nullable=False)
     first_seen_at: Mapped[datetime] = first_seen_at()
     last_seen_at: Mapped[datetime] = last_seen_at()

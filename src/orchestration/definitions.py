@@ -1,9 +1,12 @@
-"""The Dagster code location `finsync`: merges each domain's Definitions into `defs`.
+"""The Dagster code location `finsync`: merges each domain's Definitions with the shared resources into `defs`.
 
 workspace.yaml loads this file with `python_file`, as a top-level module: absolute imports only
-(`from src.orchestration…`). The GoCardless assets, jobs and schedule join here with the orchestration issue.
+(`from src.orchestration…`); a relative import here breaks Dagster's load while `python -c` still works.
 """
 
 import dagster as dg
 
-defs = dg.Definitions()
+from src.orchestration.gocardless.definitions import defs as gocardless_defs
+from src.orchestration.resources import RESOURCES
+
+defs = dg.Definitions.merge(gocardless_defs, dg.Definitions(resources=RESOURCES))

@@ -1,0 +1,105 @@
+"""Unified accounts derived from raw GoCardless accounts.
+
+Each raw account is assigned to a unified account once: same connection and same IBAN → that account (so a
+re-authorised connection's new GoCardless ids continue the old history), otherwise a new one. The unified row
+then follows its *current* raw account (the one in the connection's current requisition, else the one seen
+last): GoCardless id, IBAN, name, currency and status.
+
+Status: access suspended → suspended · access ended → expired · GoCardless READY → active · DISCOVERED or
+PROCESSING → processing · EXPIRED → expired · SUSPENDED → suspended · ERROR → error · unknown → processing.
+"""
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.orm import Session
+
+_IDS = bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))
+
+_RAW_IBAN = "coalesce(nullif(ga.details->'account'->>'iban', ''), nullif(ga.metadata->>'iban', ''))"
+
+_LINK_BY_IBAN = text(
+    f"""
+    UPDATE gc_accounts ga SET account_id = a.id
+    FROM gc_requisitions r, accounts a
+    WHERE ga.account_id IS NULL AND r.id = ga.requisition_id AND r.connection_id = ANY(:ids)
+      AND a.connection_id = r.connection_id AND a.iban = {_RAW_IBAN}
+    """
+).bindparams(_IDS)
+
+_CREATE_MISSING = text(
+    f"""
+    WITH unassigned AS (
+        SELECT DISTINCT ON (r.connection_id, coalesce({_RAW_IBAN}, ga.id)) ga.id, r.connection_id
+        FROM gc_accounts ga JOIN gc_requisitions r ON r.id = ga.requisition_id
+        WHERE ga.account_id IS NULL AND r.connection_id = ANY(:ids)
+        ORDER BY r.connection_id, coalesce({_RAW_IBAN}, ga.id), ga.first_seen_at, ga.id
+    ), created AS (
+        INSERT INTO accounts (id, connection_id, provider_id, iban, status)
+        SELECT gen_random_uuid(), u.connection_id, u.id, {_RAW_IBAN}, 'processing'
+        FROM unassigned u JOIN gc_accounts ga ON ga.id = u.id
+        RETURNING id, provider_id
+    )
+    UPDATE gc_accounts ga SET account_id = created.id FROM created WHERE ga.id = created.provider_id
+    """
+).bindparams(_IDS)
+
+_FOLLOW_CURRENT = text(
+    """
+    WITH current_raw AS (
+        SELECT DISTINCT ON (ga.account_id) ga.*, (r.id = c.requisition_id) AS is_current
+        FROM gc_accounts ga
+        JOIN gc_requisitions r ON r.id = ga.requisition_id
+        JOIN connections c ON c.id = r.connection_id
+        WHERE ga.account_id IS NOT NULL AND c.id = ANY(:ids)
+        ORDER BY ga.account_id, (r.id = c.requisition_id) DESC, ga.last_seen_at DESC, ga.id
+    ), derived AS (
+        SELECT account_id AS id,
+               id AS provider_id,
+               coalesce(nullif(details->'account'->>'iban', ''), nullif(metadata->>'iban', '')) AS iban,
+               coalesce(nullif(details->'account'->>'name', ''), nullif(details->'account'->>'displayName', ''),
+                        nullif(metadata->>'name', ''), nullif(details->'account'->>'product', '')) AS name,
+               upper(nullif(details->'account'->>'currency', '')) AS currency,
+               CASE
+                   WHEN access_state = 'suspended' THEN 'suspended'
+                   WHEN access_state = 'expired' THEN 'expired'
+                   WHEN metadata->>'status' = 'READY' THEN 'active'
+                   WHEN metadata->>'status' IN ('DISCOVERED', 'PROCESSING') THEN 'processing'
+                   WHEN metadata->>'status' = 'EXPIRED' THEN 'expired'
+                   WHEN metadata->>'status' = 'SUSPENDED' THEN 'suspended'
+                   WHEN metadata->>'status' = 'ERROR' THEN 'error'
+                   ELSE 'processing'
+               END AS status
+        FROM current_raw
+    )
+    UPDATE accounts a
+    SET provider_id = d.provider_id, iban = coalesce(d.iban, a.iban), name = coalesce(d.name, a.name),
+        currency = coalesce(d.currency, a.currency), status = d.status, updated_at = now()
+    FROM derived d
+    WHERE a.id = d.id
+      AND (a.provider_id, a.iban, a.name, a.currency, a.status)
+          IS DISTINCT FROM (d.provider_id, coalesce(d.iban, a.iban), coalesce(d.name, a.name),
+                            coalesce(d.currency, a.currency), d.status)
+    """
+).bindparams(_IDS)
+
+
+def derive_accounts(session: Session, connection_ids: Sequence[uuid.UUID]) -> None:
+    """Assign raw accounts to unified ones (creating what is missing) and refresh the unified fields."""
+    if not connection_ids:
+        return
+    params = {"ids": list(connection_ids)}
+    session.execute(_LINK_BY_IBAN, params)
+    session.execute(_CREATE_MISSING, params)
+    session.execute(_LINK_BY_IBAN, params)  # raw twins of an account just created (same IBAN)
+    session.execute(_FOLLOW_CURRENT, params)
+
+
+def account_ids_of(session: Session, connection_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    rows = session.execute(
+        text("SELECT id FROM accounts WHERE connection_id = ANY(:ids) ORDER BY id").bindparams(_IDS),
+        {"ids": list(connection_ids)},
+    )
+    return [row[0] for row in rows]

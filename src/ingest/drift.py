@@ -1,0 +1,56 @@
+"""Balance drift: between two syncs of an account, the change of its closing booked balance must equal the sum of
+the booked transactions dated between the two balances' reference dates. A difference means a transaction is
+missing (or extra) in what the bank lets us read."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.orm import Session
+
+_DRIFT = text(
+    """
+    WITH closing AS (
+        SELECT ga.account_id, (e->>'referenceDate')::date AS as_of, (e->'balanceAmount'->>'amount')::numeric AS amount,
+               b.fetched_at
+        FROM gc_balances b JOIN gc_accounts ga ON ga.id = b.gc_account_id,
+             jsonb_array_elements(b.payload->'balances') e
+        WHERE ga.account_id = ANY(:ids) AND e->>'balanceType' = 'closingBooked' AND e->>'referenceDate' IS NOT NULL
+    ), per_day AS (
+        SELECT DISTINCT ON (account_id, as_of) * FROM closing ORDER BY account_id, as_of, fetched_at DESC
+    ), ranked AS (
+        SELECT *, row_number() OVER (PARTITION BY account_id ORDER BY as_of DESC) AS n FROM per_day
+    )
+    SELECT newer.account_id, older.as_of, newer.as_of, newer.amount - older.amount AS balance_change,
+           coalesce((SELECT sum(t.amount) FROM transactions t
+                     WHERE t.account_id = newer.account_id AND t.status = 'booked'
+                       AND t.booking_date > older.as_of AND t.booking_date <= newer.as_of), 0) AS booked_sum
+    FROM ranked newer JOIN ranked older ON older.account_id = newer.account_id AND older.n = 2
+    WHERE newer.n = 1
+    """
+).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
+
+
+@dataclass(frozen=True)
+class Drift:
+    account_id: uuid.UUID
+    date_from: date
+    date_to: date
+    balance_change: Decimal
+    booked_sum: Decimal
+
+    @property
+    def difference(self) -> Decimal:
+        return self.balance_change - self.booked_sum
+
+
+def balance_drifts(session: Session, account_ids: list[uuid.UUID]) -> list[Drift]:
+    """Accounts whose last two closing balances disagree with their booked transactions (empty: all agree)."""
+    if not account_ids:
+        return []
+    rows = session.execute(_DRIFT, {"ids": account_ids}).all()
+    drifts = [Drift(*row) for row in rows]
+    return [drift for drift in drifts if drift.difference != 0]

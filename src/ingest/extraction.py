@@ -1,0 +1,252 @@
+"""Extraction: GoCardless → raw tables, one account at a time, several accounts at once.
+
+Each account's fetch is its own unit of work (a failure leaves the others' raw rows committed). Rate limits are
+respected before calling: a scope whose remaining count is zero before its reset is not called at all; a 429
+records the reset and the run goes on with the other accounts. Expired access and suspension are states written
+to the raw tables, not failures of the run.
+"""
+
+import logging
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from src.db import unit_of_work
+from src.ingest import raw
+from src.ingest.keys import assign_keys
+from src.models import Connection, GcAccount, GcAccountLimit, GcAgreement, GcRequisition, GcTransaction
+from src.models.enums import GcAccessState, GcScope, SyncOutcomeKind
+from src.providers.gocardless import errors
+from src.providers.gocardless.client import GoCardlessClient
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AccountTarget:
+    gc_account_id: str
+    connection_id: uuid.UUID
+    access_state: GcAccessState
+
+
+@dataclass(frozen=True)
+class ExtractResult:
+    gc_account_id: str
+    outcome: SyncOutcomeKind | None  # None: the scope was not due (skipped without a call)
+    message: str | None = None
+
+
+def connection_ids_in_scope(session: Session, connection_id: str | None) -> list[uuid.UUID]:
+    """The connections a run touches: the one named (which must exist), or every connection."""
+    if connection_id is None:
+        return list(session.scalars(select(Connection.id).order_by(Connection.created_at)))
+    try:
+        wanted = uuid.UUID(connection_id)
+    except ValueError as exc:
+        raise ValueError(f"connection_id {connection_id!r} is not a UUID") from exc
+    if session.get(Connection, wanted) is None:
+        raise LookupError(f"connection {connection_id} does not exist")
+    return [wanted]
+
+
+def extract_requisitions(
+    factory: sessionmaker[Session], client: GoCardlessClient, connection_ids: list[uuid.UUID]
+) -> int:
+    """Refresh the status of each connection's current requisition (and its agreement)."""
+    with factory() as session:
+        pairs = session.execute(
+            select(Connection.id, Connection.requisition_id).where(
+                Connection.id.in_(connection_ids), Connection.requisition_id.is_not(None)
+            )
+        ).all()
+    refreshed = 0
+    for connection_id, requisition_id in pairs:
+        try:
+            requisition = client.get_requisition(str(requisition_id))
+            agreement = client.get_agreement(requisition.agreement) if requisition.agreement else None
+        except errors.NotFoundError:
+            log.warning("requisition gone at GoCardless", extra={"connection_id": str(connection_id)})
+            continue
+        except errors.GoCardlessError as exc:
+            log.warning("requisition refresh failed", extra={"connection_id": str(connection_id), "error": str(exc)})
+            continue
+        with unit_of_work(factory) as session:
+            if agreement is not None:
+                raw.store_agreement(session, agreement, connection_id)
+            raw.store_requisition(session, requisition, connection_id)
+        refreshed += 1
+    return refreshed
+
+
+def account_targets(session: Session, connection_ids: list[uuid.UUID]) -> list[AccountTarget]:
+    """The GoCardless accounts of each connection's current, linked requisition."""
+    rows = session.execute(
+        select(GcAccount.id, Connection.id, GcAccount.access_state)
+        .join(GcRequisition, GcRequisition.id == GcAccount.requisition_id)
+        .join(
+            Connection,
+            and_(Connection.id == GcRequisition.connection_id, Connection.requisition_id == GcRequisition.id),
+        )
+        .where(Connection.id.in_(connection_ids), GcRequisition.status == "LN")
+        .order_by(GcAccount.id)
+    ).all()
+    return [AccountTarget(gc_account_id=a, connection_id=c, access_state=GcAccessState(s)) for a, c, s in rows]
+
+
+def _limit_blocks(session: Session, gc_account_id: str, scope: GcScope, now: datetime) -> datetime | None:
+    """The reset time when the scope's remaining count is zero and the reset is still ahead, else None."""
+    row = session.execute(
+        select(GcAccountLimit.remaining, GcAccountLimit.reset_at).where(
+            GcAccountLimit.gc_account_id == gc_account_id, GcAccountLimit.scope == scope
+        )
+    ).first()
+    if row is None or row.remaining is None or row.remaining > 0:
+        return None
+    if row.reset_at is None or row.reset_at > now:
+        return row.reset_at or now + timedelta(hours=24)
+    return None
+
+
+def _handle_error(
+    session: Session, target: AccountTarget, scope: GcScope, exc: errors.GoCardlessError
+) -> ExtractResult:
+    account = target.gc_account_id
+    if isinstance(exc, errors.RateLimitedError):
+        if exc.scope != "general":
+            raw.record_exhausted(session, account, scope, remaining=0, limit=None, reset_at=exc.reset_at)
+        return ExtractResult(account, SyncOutcomeKind.rate_limited, _describe(exc))
+    if isinstance(exc, errors.AccessExpiredError):
+        raw.record_access(session, account, GcAccessState.expired, _describe(exc))
+        return ExtractResult(account, SyncOutcomeKind.reauth_required, _describe(exc))
+    if isinstance(exc, errors.AccountSuspendedError):
+        raw.record_access(session, account, GcAccessState.suspended, _describe(exc))
+        return ExtractResult(account, SyncOutcomeKind.reauth_required, _describe(exc))
+    return ExtractResult(account, SyncOutcomeKind.bank_error, _describe(exc))
+
+
+def _describe(exc: errors.GoCardlessError) -> str:
+    return exc.detail or exc.summary or str(exc)
+
+
+def _reset_of(exc: errors.GoCardlessError) -> datetime | None:
+    return exc.reset_at if isinstance(exc, errors.RateLimitedError) else None
+
+
+def extract_scope(
+    factory: sessionmaker[Session],
+    client: GoCardlessClient,
+    targets: list[AccountTarget],
+    scope: GcScope,
+    *,
+    concurrency: int,
+    overlap_days: int = 10,
+) -> list[ExtractResult]:
+    """Fetch one scope for every target account, `concurrency` accounts at a time."""
+    fetchers: dict[GcScope, Callable[[Session, AccountTarget, datetime], ExtractResult]] = {
+        GcScope.details: lambda s, t, now: _fetch_details(s, client, t, now),
+        GcScope.balances: lambda s, t, now: _fetch_balances(s, client, t, now),
+        GcScope.transactions: lambda s, t, now: _fetch_transactions(s, client, t, now, overlap_days),
+    }
+    fetch = fetchers[scope]
+
+    def one(target: AccountTarget) -> ExtractResult:
+        now = datetime.now(UTC)
+        context = {"connection_id": str(target.connection_id), "gc_account_id": target.gc_account_id, "scope": scope}
+        with unit_of_work(factory) as session:
+            result, retry_at = _extract_one(session, target, scope, now, fetch)
+            if scope is GcScope.transactions and result.outcome is not None:
+                # The transactions fetch decides the account's outcome for the run (see sync_outcomes).
+                raw.record_fetch(
+                    session, target.gc_account_id, outcome=result.outcome, message=result.message, retry_at=retry_at
+                )
+        level = logging.INFO if result.outcome in (SyncOutcomeKind.synced, None) else logging.WARNING
+        log.log(level, "extracted", extra={**context, "outcome": result.outcome, "detail": result.message})
+        return result
+
+    if concurrency <= 1 or len(targets) <= 1:
+        return [one(target) for target in targets]
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"extract-{scope}") as pool:
+        return list(pool.map(one, targets))
+
+
+def _extract_one(
+    session: Session,
+    target: AccountTarget,
+    scope: GcScope,
+    now: datetime,
+    fetch: Callable[[Session, AccountTarget, datetime], ExtractResult],
+) -> tuple[ExtractResult, datetime | None]:
+    """(result, retry_at) for one account and scope; GoCardless errors become outcomes, not exceptions."""
+    if target.access_state is not GcAccessState.ok:
+        return ExtractResult(
+            target.gc_account_id, SyncOutcomeKind.reauth_required, "access to this account has ended"
+        ), None
+    reset_at = _limit_blocks(session, target.gc_account_id, scope, now)
+    if reset_at is not None:
+        message = f"no {scope} calls left until {reset_at.isoformat()}"
+        return ExtractResult(target.gc_account_id, SyncOutcomeKind.rate_limited, message), reset_at
+    try:
+        return fetch(session, target, now), None
+    except errors.GoCardlessError as exc:
+        return _handle_error(session, target, scope, exc), _reset_of(exc)
+
+
+def _fetch_details(session: Session, client: GoCardlessClient, target: AccountTarget, now: datetime) -> ExtractResult:
+    metadata = client.get_account(target.gc_account_id)
+    details = client.get_account_details(target.gc_account_id)
+    raw.store_account_payloads(session, target.gc_account_id, metadata=metadata.payload, details=details.payload)
+    raw.record_limits(session, target.gc_account_id, GcScope.details, details.rate_limits)
+    raw.record_access(session, target.gc_account_id, GcAccessState.ok)
+    return ExtractResult(target.gc_account_id, SyncOutcomeKind.synced)
+
+
+def _fetch_balances(session: Session, client: GoCardlessClient, target: AccountTarget, now: datetime) -> ExtractResult:
+    balances = client.get_account_balances(target.gc_account_id)
+    raw.store_balances(session, target.gc_account_id, balances.payload, now)
+    raw.record_limits(session, target.gc_account_id, GcScope.balances, balances.rate_limits)
+    return ExtractResult(target.gc_account_id, SyncOutcomeKind.synced)
+
+
+def transactions_window_start(session: Session, gc_account_id: str, today: date, overlap_days: int) -> date:
+    """The first fetch covers the agreement's whole history; later ones start at the last booked date minus
+    the overlap, to catch late bookings and pending items that booked."""
+    history_days = session.scalar(
+        select(GcAgreement.payload["max_historical_days"].astext)
+        .join(GcRequisition, GcRequisition.payload["agreement"].astext == GcAgreement.id)
+        .join(GcAccount, GcAccount.requisition_id == GcRequisition.id)
+        .where(GcAccount.id == gc_account_id)
+    )
+    earliest = today - timedelta(days=int(history_days or 90))
+    fetched_before = session.scalar(select(GcAccount.transactions_fetched_at).where(GcAccount.id == gc_account_id))
+    if fetched_before is None:
+        return earliest
+    last_booked = session.scalar(
+        select(func.max(GcTransaction.payload["bookingDate"].astext)).where(
+            GcTransaction.gc_account_id == gc_account_id, GcTransaction.status == "booked"
+        )
+    )
+    if last_booked is None:
+        return earliest
+    return max(earliest, date.fromisoformat(str(last_booked)[:10]) - timedelta(days=overlap_days))
+
+
+def _fetch_transactions(
+    session: Session, client: GoCardlessClient, target: AccountTarget, now: datetime, overlap_days: int
+) -> ExtractResult:
+    today = now.date()
+    date_from = transactions_window_start(session, target.gc_account_id, today, overlap_days)
+    response = client.get_account_transactions(target.gc_account_id, date_from=date_from)
+    items: list[tuple[str, dict[str, Any]]] = [("booked", t) for t in response.transactions.booked]
+    items += [("pending", t) for t in response.transactions.pending]
+    keyed = assign_keys(items, raw.known_transactions(session, target.gc_account_id))
+    raw.store_transactions(
+        session, target.gc_account_id, keyed, fetched_from=date_from, fetched_to=today, fetched_at=now
+    )
+    raw.record_limits(session, target.gc_account_id, GcScope.transactions, response.rate_limits)
+    return ExtractResult(target.gc_account_id, SyncOutcomeKind.synced)

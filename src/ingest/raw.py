@@ -1,0 +1,220 @@
+"""Writing what GoCardless said into the raw tables, verbatim, as set-based upserts.
+
+Every function here only executes statements on the caller's session; the caller's unit of work commits.
+"""
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from src.ingest.keys import KeyedItem, KeyIndex, KnownTransaction, clean_id
+from src.models import GcAccount, GcAccountLimit, GcAgreement, GcBalance, GcInstitution, GcRequisition, GcTransaction
+from src.models.enums import GcAccessState, GcScope
+from src.providers.gocardless.models import Agreement, Institution, Requisition
+from src.providers.gocardless.ratelimits import RateLimits
+
+
+def store_institutions(session: Session, institutions: Sequence[Institution]) -> int:
+    if not institutions:
+        return 0
+    statement = insert(GcInstitution).values([{"id": i.id, "payload": i.payload} for i in institutions])
+    statement = statement.on_conflict_do_update(
+        index_elements=[GcInstitution.id],
+        set_={"payload": statement.excluded.payload, "last_seen_at": func.now()},
+    )
+    session.execute(statement)
+    return len(institutions)
+
+
+def store_agreement(session: Session, agreement: Agreement, connection_id: uuid.UUID) -> None:
+    statement = insert(GcAgreement).values(id=agreement.id, connection_id=connection_id, payload=agreement.payload)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[GcAgreement.id],
+            set_={"payload": statement.excluded.payload, "last_seen_at": func.now()},
+        )
+    )
+
+
+def store_requisition(session: Session, requisition: Requisition, connection_id: uuid.UUID) -> None:
+    """Store the requisition and one raw account row per account id it lists (new ids get no unified account
+    yet: `src.ingest.accounts` assigns it)."""
+    statement = insert(GcRequisition).values(
+        id=requisition.id,
+        connection_id=connection_id,
+        reference=requisition.reference or requisition.id,
+        status=requisition.status,
+        payload=requisition.payload,
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[GcRequisition.id],
+            set_={
+                "status": statement.excluded.status,
+                "payload": statement.excluded.payload,
+                "last_seen_at": func.now(),
+            },
+        )
+    )
+    if requisition.accounts:
+        accounts = insert(GcAccount).values([{"id": a, "requisition_id": requisition.id} for a in requisition.accounts])
+        session.execute(
+            accounts.on_conflict_do_update(index_elements=[GcAccount.id], set_={"last_seen_at": func.now()})
+        )
+
+
+def store_account_payloads(
+    session: Session,
+    gc_account_id: str,
+    *,
+    metadata: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    values: dict[str, Any] = {"last_seen_at": func.now()}
+    if metadata is not None:
+        values["metadata_payload"] = metadata
+    if details is not None:
+        values["details_payload"] = details
+    session.execute(update(GcAccount).where(GcAccount.id == gc_account_id).values(**values))
+
+
+def store_balances(session: Session, gc_account_id: str, payload: dict[str, Any], fetched_at: datetime) -> None:
+    session.execute(insert(GcBalance).values(gc_account_id=gc_account_id, payload=payload, fetched_at=fetched_at))
+
+
+def record_access(session: Session, gc_account_id: str, state: GcAccessState, message: str | None = None) -> None:
+    session.execute(
+        update(GcAccount)
+        .where(GcAccount.id == gc_account_id)
+        .values(access_state=state, access_message=message, access_checked_at=func.now())
+    )
+
+
+def record_fetch(
+    session: Session,
+    gc_account_id: str,
+    *,
+    outcome: str,
+    message: str | None = None,
+    retry_at: datetime | None = None,
+) -> None:
+    session.execute(
+        update(GcAccount)
+        .where(GcAccount.id == gc_account_id)
+        .values(fetch_outcome=outcome, fetch_message=message, fetch_retry_at=retry_at, fetched_at=func.now())
+    )
+
+
+def record_limits(session: Session, gc_account_id: str, scope: GcScope, limits: RateLimits | None) -> None:
+    """Keep the account's per-scope allowance from a response's headers (absent headers change nothing)."""
+    if limits is None or limits.account_remaining is None:
+        return
+    record_exhausted(
+        session,
+        gc_account_id,
+        scope,
+        remaining=limits.account_remaining,
+        limit=limits.account_limit,
+        reset_at=limits.account_reset_at,
+    )
+
+
+def record_exhausted(
+    session: Session,
+    gc_account_id: str,
+    scope: GcScope,
+    *,
+    remaining: int,
+    limit: int | None,
+    reset_at: datetime | None,
+) -> None:
+    statement = insert(GcAccountLimit).values(
+        gc_account_id=gc_account_id, scope=scope, limit=limit, remaining=remaining, reset_at=reset_at
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[GcAccountLimit.gc_account_id, GcAccountLimit.scope],
+            set_={
+                "limit": func.coalesce(statement.excluded.limit, GcAccountLimit.limit),
+                "remaining": statement.excluded.remaining,
+                "reset_at": statement.excluded.reset_at,
+                "updated_at": func.now(),
+            },
+        )
+    )
+
+
+def known_transactions(session: Session, gc_account_id: str) -> KeyIndex:
+    """The key index of the unified account behind `gc_account_id` (all its GoCardless account ids), or of
+    this GoCardless account alone while it has no unified account yet."""
+    owner = select(GcAccount.account_id).where(GcAccount.id == gc_account_id).scalar_subquery()
+    siblings = select(GcAccount.id).where((GcAccount.id == gc_account_id) | (GcAccount.account_id == owner))
+    rows = session.execute(
+        select(
+            GcTransaction.transaction_key,
+            GcTransaction.fingerprint,
+            GcTransaction.payload["transactionId"].astext,
+            GcTransaction.payload["internalTransactionId"].astext,
+            GcTransaction.payload["entryReference"].astext,
+        ).where(GcTransaction.gc_account_id.in_(siblings))
+    ).all()
+    return KeyIndex.of(
+        KnownTransaction(
+            key=key,
+            fingerprint=fp,
+            transaction_id=clean_id(tid),
+            internal_transaction_id=clean_id(internal),
+            entry_reference=clean_id(entry),
+        )
+        for key, fp, tid, internal, entry in rows
+    )
+
+
+def store_transactions(
+    session: Session,
+    gc_account_id: str,
+    items: Sequence[KeyedItem],
+    *,
+    fetched_from: date,
+    fetched_to: date,
+    fetched_at: datetime,
+) -> None:
+    """Upsert the fetch's items by key (latest payload wins) and record the window the fetch covered."""
+    if items:
+        rows = {
+            item.key: {
+                "gc_account_id": gc_account_id,
+                "transaction_key": item.key,
+                "status": item.status,
+                "fingerprint": item.fingerprint,
+                "payload": dict(item.payload),
+                "last_seen_at": fetched_at,
+            }
+            for item in items
+        }
+        statement = insert(GcTransaction).values(list(rows.values()))
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[GcTransaction.gc_account_id, GcTransaction.transaction_key],
+                set_={
+                    "status": statement.excluded.status,
+                    "fingerprint": statement.excluded.fingerprint,
+                    "payload": statement.excluded.payload,
+                    "last_seen_at": statement.excluded.last_seen_at,
+                },
+            )
+        )
+    session.execute(
+        update(GcAccount)
+        .where(GcAccount.id == gc_account_id)
+        .values(
+            transactions_fetched_from=fetched_from,
+            transactions_fetched_to=fetched_to,
+            transactions_fetched_at=fetched_at,
+        )
+    )

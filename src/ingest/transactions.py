@@ -1,0 +1,162 @@
+"""Unified transactions from raw ones: one set-based upsert per account, then pending items resolved.
+
+Normalisation (all in SQL, from the verbatim payload):
+- amount: the signed decimal string as NUMERIC, exactly; currency upper-cased.
+- dates: booking date = bookingDate, else valueDate, else the date parts of bookingDateTime/valueDateTime; an
+  item with no date at all keeps the day it was first extracted and is flagged `date_is_estimated`.
+- description: remittanceInformationUnstructured, the unstructured array joined with spaces, the structured
+  remittance and additionalInformation, whitespace collapsed.
+- counterparty by sign: money out → the creditor (ultimateCreditor preferred), money in → the debtor
+  (ultimateDebtor preferred); its account is the IBAN (else BBAN, masked PAN).
+
+Pending items:
+- a pending item absent from a later fetch whose window covered its date becomes `void` (kept, hidden by
+  default);
+- a booked item that matches a no-longer-reported pending one (same account, amount and currency, value dates at
+  most a day apart, booked on or after the pending date, same counterparty when both have one) links it through
+  `booked_as_id`; the pending row then stays `pending` but leaves the pending set. Never a duplicate, never a
+  silent delete.
+"""
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+_UPSERT = text(
+    r"""
+    WITH latest_fetch AS (
+        SELECT transactions_fetched_at AS fetched_at, transactions_fetched_from AS date_from,
+               transactions_fetched_to AS date_to
+        FROM gc_accounts WHERE account_id = :account_id AND transactions_fetched_at IS NOT NULL
+        ORDER BY transactions_fetched_at DESC LIMIT 1
+    ), raw_items AS (
+        SELECT DISTINCT ON (gt.transaction_key)
+               gt.transaction_key, gt.status, gt.fingerprint, gt.payload AS p, gt.first_seen_at, gt.last_seen_at
+        FROM gc_transactions gt JOIN gc_accounts ga ON ga.id = gt.gc_account_id
+        WHERE ga.account_id = :account_id
+        ORDER BY gt.transaction_key, gt.last_seen_at DESC, gt.gc_account_id
+    ), dated AS (
+        SELECT r.*,
+               coalesce(left(p->>'bookingDate', 10), left(p->>'valueDate', 10),
+                        left(p->>'bookingDateTime', 10), left(p->>'valueDateTime', 10))::date AS bank_booking_date,
+               coalesce(left(p->>'valueDate', 10), left(p->>'valueDateTime', 10))::date AS value_date,
+               (p->'transactionAmount'->>'amount')::numeric AS amount
+        FROM raw_items r
+    ), normalised AS (
+        SELECT d.transaction_key, d.fingerprint,
+               CASE
+                   WHEN d.status = 'pending' AND lf.fetched_at IS NOT NULL AND d.last_seen_at < lf.fetched_at
+                        AND coalesce(d.value_date, d.bank_booking_date) BETWEEN lf.date_from AND lf.date_to
+                   THEN 'void' ELSE d.status
+               END AS status,
+               nullif(btrim(d.p->>'transactionId'), '') AS transaction_id,
+               nullif(btrim(d.p->>'internalTransactionId'), '') AS internal_transaction_id,
+               nullif(btrim(d.p->>'entryReference'), '') AS entry_reference,
+               coalesce(d.bank_booking_date, (d.first_seen_at AT TIME ZONE 'UTC')::date) AS booking_date,
+               d.value_date,
+               d.bank_booking_date IS NULL AS date_is_estimated,
+               d.amount,
+               upper(coalesce(d.p->'transactionAmount'->>'currency', '')) AS currency,
+               nullif(regexp_replace(btrim(concat_ws(' ',
+                   d.p->>'remittanceInformationUnstructured',
+                   (SELECT string_agg(part, ' ') FROM jsonb_array_elements_text(
+                       CASE WHEN jsonb_typeof(d.p->'remittanceInformationUnstructuredArray') = 'array'
+                            THEN d.p->'remittanceInformationUnstructuredArray' ELSE '[]'::jsonb END) AS part),
+                   CASE WHEN jsonb_typeof(d.p->'remittanceInformationStructured') = 'string'
+                        THEN d.p->>'remittanceInformationStructured' END,
+                   d.p->>'additionalInformation')), '\s+', ' ', 'g'), '') AS description,
+               nullif(regexp_replace(btrim(CASE WHEN d.amount < 0
+                   THEN coalesce(nullif(d.p->>'ultimateCreditor', ''), d.p->>'creditorName')
+                   ELSE coalesce(nullif(d.p->>'ultimateDebtor', ''), d.p->>'debtorName') END), '\s+', ' ', 'g'), '')
+                   AS counterparty_name,
+               nullif(CASE WHEN d.amount < 0
+                   THEN coalesce(d.p->'creditorAccount'->>'iban', d.p->'creditorAccount'->>'bban',
+                                 d.p->'creditorAccount'->>'maskedPan')
+                   ELSE coalesce(d.p->'debtorAccount'->>'iban', d.p->'debtorAccount'->>'bban',
+                                 d.p->'debtorAccount'->>'maskedPan') END, '') AS counterparty_account
+        FROM dated d LEFT JOIN latest_fetch lf ON true
+        WHERE d.amount IS NOT NULL
+    )
+    INSERT INTO transactions AS t (
+        account_id, transaction_key, transaction_id, internal_transaction_id, entry_reference, fingerprint, status,
+        booking_date, value_date, date_is_estimated, amount, currency, description, counterparty_name,
+        counterparty_account)
+    SELECT :account_id, transaction_key, transaction_id, internal_transaction_id, entry_reference, fingerprint,
+           status, booking_date, value_date, date_is_estimated, amount, currency, description, counterparty_name,
+           counterparty_account
+    FROM normalised
+    ON CONFLICT (account_id, transaction_key) DO UPDATE SET
+        transaction_id = EXCLUDED.transaction_id,
+        internal_transaction_id = EXCLUDED.internal_transaction_id,
+        entry_reference = EXCLUDED.entry_reference,
+        fingerprint = EXCLUDED.fingerprint,
+        -- a pending row already linked to its booked successor keeps its status
+        status = CASE WHEN t.booked_as_id IS NOT NULL THEN t.status ELSE EXCLUDED.status END,
+        booking_date = EXCLUDED.booking_date,
+        value_date = EXCLUDED.value_date,
+        date_is_estimated = EXCLUDED.date_is_estimated,
+        amount = EXCLUDED.amount,
+        currency = EXCLUDED.currency,
+        description = EXCLUDED.description,
+        counterparty_name = EXCLUDED.counterparty_name,
+        counterparty_account = EXCLUDED.counterparty_account,
+        updated_at = now()
+    WHERE (t.transaction_id, t.internal_transaction_id, t.entry_reference, t.fingerprint,
+           CASE WHEN t.booked_as_id IS NOT NULL THEN t.status ELSE EXCLUDED.status END,
+           t.booking_date, t.value_date, t.date_is_estimated, t.amount, t.currency, t.description,
+           t.counterparty_name, t.counterparty_account)
+        IS DISTINCT FROM
+          (EXCLUDED.transaction_id, EXCLUDED.internal_transaction_id, EXCLUDED.entry_reference, EXCLUDED.fingerprint,
+           t.status, EXCLUDED.booking_date, EXCLUDED.value_date, EXCLUDED.date_is_estimated, EXCLUDED.amount,
+           EXCLUDED.currency, EXCLUDED.description, EXCLUDED.counterparty_name, EXCLUDED.counterparty_account)
+    RETURNING (xmax = 0) AS inserted
+    """
+)
+
+# Mutual best matches between no-longer-reported pending rows and booked rows nobody links yet; repeated until
+# nothing changes, so that several pending items of one amount pair off one by one.
+_LINK_PENDING = text(
+    """
+    WITH candidates AS (
+        SELECT p.id AS pending_id, b.id AS booked_id,
+               abs(coalesce(b.value_date, b.booking_date) - coalesce(p.value_date, p.booking_date)) AS distance
+        FROM transactions p
+        JOIN transactions b
+          ON b.account_id = p.account_id AND b.status = 'booked'
+         AND b.amount = p.amount AND b.currency = p.currency
+         AND b.booking_date >= coalesce(p.value_date, p.booking_date)
+         AND abs(coalesce(b.value_date, b.booking_date) - coalesce(p.value_date, p.booking_date)) <= 1
+         AND (p.counterparty_name IS NULL OR b.counterparty_name IS NULL
+              OR lower(p.counterparty_name) = lower(b.counterparty_name))
+        WHERE p.account_id = :account_id AND p.status = 'void' AND p.booked_as_id IS NULL
+          AND NOT EXISTS (SELECT 1 FROM transactions x WHERE x.booked_as_id = b.id)
+    ), ranked AS (
+        SELECT *,
+               row_number() OVER (PARTITION BY pending_id ORDER BY distance, booked_id) AS pending_rank,
+               row_number() OVER (PARTITION BY booked_id ORDER BY distance, pending_id) AS booked_rank
+        FROM candidates
+    )
+    UPDATE transactions p SET booked_as_id = r.booked_id, status = 'pending', updated_at = now()
+    FROM ranked r
+    WHERE p.id = r.pending_id AND r.pending_rank = 1 AND r.booked_rank = 1
+    """
+)
+
+
+@dataclass(frozen=True)
+class SyncCounts:
+    new: int
+    updated: int
+
+
+def sync_account_transactions(session: Session, account_id: uuid.UUID) -> SyncCounts:
+    """Upsert one account's transactions from raw and resolve its pending items. Running it twice in a row
+    changes nothing the second time."""
+    inserted = [row[0] for row in session.execute(_UPSERT, {"account_id": account_id})]
+    for _ in range(50):
+        if not session.execute(_LINK_PENDING, {"account_id": account_id}).rowcount:  # type: ignore[attr-defined]
+            break
+    new = sum(1 for flag in inserted if flag)
+    return SyncCounts(new=new, updated=len(inserted) - new)

@@ -1,0 +1,114 @@
+"""Extraction assets: GoCardless → raw tables. Thin: the work is in `src.ingest.extraction`."""
+
+import dagster as dg
+
+from src.ingest import extraction, raw
+from src.models.enums import GcScope, SyncOutcomeKind
+from src.orchestration.gocardless.config import GROUP, ConnectionScopeConfig, extract_key
+from src.orchestration.resources import GoCardlessResource, PostgresDatabase
+from src.settings import settings
+
+
+def _scope(database: PostgresDatabase, config: ConnectionScopeConfig) -> list:  # type: ignore[type-arg]
+    with database.sessions()() as session:
+        try:
+            return extraction.connection_ids_in_scope(session, config.connection_id)
+        except (LookupError, ValueError) as exc:
+            raise dg.Failure(description=str(exc)) from exc
+
+
+def _outcome_metadata(results: list[extraction.ExtractResult]) -> dict[str, int]:
+    counts = {kind.value: 0 for kind in SyncOutcomeKind}
+    counts["not_due"] = 0
+    for result in results:
+        counts[result.outcome.value if result.outcome else "not_due"] += 1
+    return {"accounts": len(results), **counts}
+
+
+@dg.asset(key=extract_key("institutions"), group_name=GROUP, kinds={"python", "postgres"})
+def institutions(
+    context: dg.AssetExecutionContext,
+    config: ConnectionScopeConfig,
+    postgres_database: PostgresDatabase,
+    gocardless_api: GoCardlessResource,
+) -> dg.MaterializeResult:  # type: ignore[type-arg]
+    """The institution lists of GOCARDLESS_COUNTRIES, verbatim into gc_institutions."""
+    stored = 0
+    for country in settings.gocardless_countries:
+        listed = gocardless_api.client.list_institutions(country)
+        with postgres_database.unit_of_work() as session:
+            stored += raw.store_institutions(session, listed)
+        context.log.info(f"institutions stored for {country}: {len(listed)}")
+    return dg.MaterializeResult(metadata={"institutions": stored})
+
+
+@dg.asset(key=extract_key("requisitions"), group_name=GROUP, kinds={"python", "postgres"})
+def requisitions(
+    context: dg.AssetExecutionContext,
+    config: ConnectionScopeConfig,
+    postgres_database: PostgresDatabase,
+    gocardless_api: GoCardlessResource,
+) -> dg.MaterializeResult:  # type: ignore[type-arg]
+    """The status of each connection's current requisition and its agreement."""
+    connection_ids = _scope(postgres_database, config)
+    refreshed = extraction.extract_requisitions(postgres_database.sessions(), gocardless_api.client, connection_ids)
+    return dg.MaterializeResult(metadata={"connections": len(connection_ids), "refreshed": refreshed})
+
+
+def _extract(
+    scope: GcScope, config: ConnectionScopeConfig, database: PostgresDatabase, api: GoCardlessResource
+) -> dg.MaterializeResult:  # type: ignore[type-arg]
+    connection_ids = _scope(database, config)
+    with database.sessions()() as session:
+        targets = extraction.account_targets(session, connection_ids)
+    results = extraction.extract_scope(
+        database.sessions(),
+        api.client,
+        targets,
+        scope,
+        concurrency=settings.extract_concurrency,
+        overlap_days=settings.sync_overlap_days,
+    )
+    return dg.MaterializeResult(metadata=_outcome_metadata(results))
+
+
+@dg.asset(
+    key=extract_key("account_details"),
+    group_name=GROUP,
+    deps=[extract_key("requisitions")],
+    kinds={"python", "postgres"},
+)
+def account_details(
+    config: ConnectionScopeConfig, postgres_database: PostgresDatabase, gocardless_api: GoCardlessResource
+) -> dg.MaterializeResult:  # type: ignore[type-arg]
+    """Account metadata (status, IBAN) and details, per account, a bounded number of accounts at once."""
+    return _extract(GcScope.details, config, postgres_database, gocardless_api)
+
+
+@dg.asset(
+    key=extract_key("account_balances"),
+    group_name=GROUP,
+    deps=[extract_key("account_details")],
+    kinds={"python", "postgres"},
+)
+def account_balances(
+    config: ConnectionScopeConfig, postgres_database: PostgresDatabase, gocardless_api: GoCardlessResource
+) -> dg.MaterializeResult:  # type: ignore[type-arg]
+    """Every balance type the bank reports, per account."""
+    return _extract(GcScope.balances, config, postgres_database, gocardless_api)
+
+
+@dg.asset(
+    key=extract_key("transactions"),
+    group_name=GROUP,
+    deps=[extract_key("account_details")],
+    kinds={"python", "postgres"},
+)
+def transactions(
+    config: ConnectionScopeConfig, postgres_database: PostgresDatabase, gocardless_api: GoCardlessResource
+) -> dg.MaterializeResult:  # type: ignore[type-arg]
+    """Booked and pending transactions, incrementally (last booked date minus SYNC_OVERLAP_DAYS)."""
+    return _extract(GcScope.transactions, config, postgres_database, gocardless_api)
+
+
+EXTRACTION_ASSETS = [institutions, requisitions, account_details, account_balances, transactions]

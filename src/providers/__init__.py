@@ -1,0 +1,1 @@
+"""Clients of the outside world. They know nothing of FastAPI or Dagster."""

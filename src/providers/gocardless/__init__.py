@@ -1,0 +1,1 @@
+"""GoCardless Bank Account Data: the REST client, its typed results and errors, and the token store."""
