@@ -25,6 +25,7 @@ from tests.harness.sandbox import SandboxControl, SandboxServer
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
+    from sqlalchemy import Engine
     from sqlalchemy.orm import Session
 
 _state: dict[str, database.TestDatabases] = {}
@@ -123,3 +124,17 @@ def sandbox(sandbox_server: SandboxServer) -> Iterator[SandboxControl]:
         yield control
     finally:
         control.close()
+
+
+@pytest.fixture
+def pipeline_database(isolated_database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator["Engine"]:
+    """Point this process's engine (assets, token store) at a fresh database of the test's own."""
+    from src.db import dispose_engine, get_engine
+    from src.settings import settings
+
+    dispose_engine()
+    monkeypatch.setattr(settings, "database_url", isolated_database_url)
+    try:
+        yield get_engine()
+    finally:
+        dispose_engine()

@@ -38,9 +38,13 @@ gocardless_connection_sync_job = dg.define_asset_job(
 )
 
 
+BALANCE_DRIFT_OP = "sync__gocardless__balances_balance_drift"
+
+
 def connection_run_config(connection_id: str) -> dict[str, object]:
-    """The run config that scopes every asset of the connection job to one connection."""
-    return {"ops": {"__".join(key.path): {"config": {"connection_id": connection_id}} for key in CONNECTION_ASSET_KEYS}}
+    """The run config that scopes every asset (and the drift check) of the connection job to one connection."""
+    op_names = ["__".join(key.path) for key in CONNECTION_ASSET_KEYS] + [BALANCE_DRIFT_OP]
+    return {"ops": {name: {"config": {"connection_id": connection_id}} for name in op_names}}
 
 
 @dg.schedule(cron_schedule="0 4 * * *", job=gocardless_sync_job, execution_timezone="UTC")
