@@ -30,7 +30,7 @@ def _account_ids(engine: Engine, connection_id: uuid.UUID) -> list[tuple[uuid.UU
 
 
 def _count(engine: Engine, account_id: uuid.UUID, where: str = "true") -> int:
-    sql = f"SELECT count(*) FROM transactions WHERE account_id = :a AND {where}"  # noqa: S608 - test constants
+    sql = f"SELECT count(*) FROM transactions WHERE account_id = :a AND {where}"
     return int(_rows(engine, sql, a=account_id)[0][0])  # type: ignore[call-overload]
 
 
@@ -141,7 +141,7 @@ class TestPending:
             _, pending = _bank_lists(sandbox, gc_id)
             with_id = [item for item in pending if item.get("transactionId")]
             if with_id:
-                dropped = str(with_id[0]["transactionId"])
+                dropped, victim = str(with_id[0]["transactionId"]), account_id
                 sandbox.hide_transaction(gc_id, dropped)
                 break
         else:
@@ -150,7 +150,7 @@ class TestPending:
         rows = _rows(
             pipeline_database,
             "SELECT status, booked_as_id FROM transactions WHERE account_id = :a AND transaction_id = :t",
-            a=account_id,
+            a=victim,
             t=dropped,
         )
         assert rows == [("void", None)]

@@ -3,7 +3,6 @@ the middle of an account's write, and balance drift. In-process runs against the
 controls set the scene) and a database of the test's own (`pipeline_database`)."""
 
 import uuid
-from collections.abc import Iterator
 
 import dagster as dg
 import pytest
@@ -32,11 +31,11 @@ def _outcomes(engine: Engine, run_id: str) -> dict[str, list[str]]:
 
 
 @pytest.fixture
-def concurrency(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+def concurrency(monkeypatch: pytest.MonkeyPatch) -> int:
     from src.settings import settings
 
     monkeypatch.setattr(settings, "extract_concurrency", 8)
-    yield 8
+    return 8
 
 
 class TestConcurrency:
