@@ -1,12 +1,14 @@
 """The official API under /api/v2/: paths, payloads, status codes and error bodies of GoCardless's spec."""
 
+import email.policy
 import json
 import re
 import uuid
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from email.parser import BytesParser
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -127,12 +129,41 @@ async def read_body(request: Request) -> dict[str, Any] | None:
         except ValueError:
             return None
         return parsed if isinstance(parsed, dict) else None
-    form = await request.form()
-    result: dict[str, Any] = {}
-    for key in form:
-        values = form.getlist(key)
-        result[key] = values if len(values) > 1 or key == "access_scope" else values[0]
-    return result
+    fields = await read_form(request)
+    if fields is None:
+        return None
+    grouped: dict[str, list[str]] = {}
+    for key, value in fields:
+        grouped.setdefault(key, []).append(value)
+    return {key: values if len(values) > 1 or key == "access_scope" else values[0] for key, values in grouped.items()}
+
+
+async def read_form(request: Request) -> list[tuple[str, str]] | None:
+    """The fields of a form-urlencoded or multipart body; None when it is neither or cannot be parsed.
+
+    Parsed with the standard library: Starlette's `request.form()` needs python-multipart, which finsync does not
+    ship, and without it every form post answered 500.
+    """
+    content_type = request.headers.get("content-type", "")
+    raw = await request.body()
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        try:
+            return parse_qsl(raw.decode(), keep_blank_values=True)
+        except (UnicodeDecodeError, ValueError):
+            return None
+    if content_type.startswith("multipart/form-data"):
+        header = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1", "replace")
+        message = BytesParser(policy=email.policy.HTTP).parsebytes(header + raw)
+        if not message.is_multipart():
+            return None
+        fields: list[tuple[str, str]] = []
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True)
+            if isinstance(name, str) and isinstance(payload, bytes):
+                fields.append((name, payload.decode(part.get_content_charset() or "utf-8", "replace")))
+        return fields
+    return None
 
 
 def authenticated(request: Request) -> bool:
@@ -370,7 +401,7 @@ async def agreement_accept(request: Request) -> Response:
         return errors.required(*missing)
     if found.accepted is not None:
         return errors.error(
-            405, "EUA cannot be accepted more than once", f"End User Agreement {found.id} is already accepted"
+            405, "EUA cannot be accepted more than once", "End User Agreements cannot be accepted more than once"
         )
     state = state_of(request)
     found.accepted = state.now()
@@ -423,7 +454,7 @@ def requisition_status(state: SandboxState, requisition: Requisition) -> str:
 
 def requisition_payload(request: Request, requisition: Requisition) -> dict[str, Any]:
     state = state_of(request)
-    return {
+    payload: dict[str, Any] = {
         "id": requisition.id,
         "created": iso(requisition.created),
         "redirect": requisition.redirect,
@@ -434,10 +465,13 @@ def requisition_payload(request: Request, requisition: Requisition) -> dict[str,
         "accounts": list(requisition.accounts),
         "user_language": requisition.user_language,
         "link": f"{public_url(request)}/psd2/start/{requisition.id}/{requisition.institution_id}",
-        "ssn": requisition.ssn,
         "account_selection": requisition.account_selection,
         "redirect_immediate": requisition.redirect_immediate,
     }
+    # Real responses have been seen with "ssn": null, but the spec types ssn as a non-nullable string: leave it out.
+    if requisition.ssn is not None:
+        payload["ssn"] = requisition.ssn
+    return payload
 
 
 async def requisition_create(request: Request) -> Response:
@@ -592,7 +626,7 @@ def _account_or_error(request: Request) -> Account | Response:
         return errors.invalid_token()
     account_id = request.path_params["id"]
     if not is_uuid(account_id):
-        return errors.invalid_id(account_id)
+        return errors.error(400, "Invalid Account ID", f"{account_id} is not a valid Account UUID. ")
     account = state_of(request).accounts.get(account_id)
     if account is None:
         return errors.error(
@@ -642,11 +676,19 @@ def _scope_gate(request: Request, scope: str) -> tuple[Account, SandboxState, hi
     state = state_of(request)
     label = f"Couldn't update account {scope}"
     if found.access == "suspended":
-        return errors.error(409, "Account suspended", f"Account {found.id} is suspended")
+        return errors.error(
+            409,
+            "Account suspended",
+            "This account or its requisition was suspended due to numerous errors that occurred while accessing it.",
+        )
     requisition = state.requisitions.get(found.requisition_id)
     agreement = state.agreements.get(requisition.agreement) if requisition else None
     if agreement is None:
-        return errors.error(403, "No valid End User Agreement", f"Account {found.id} has no valid End User Agreement")
+        return errors.error(
+            403,
+            "No valid End User Agreement",
+            "Account exists but there is no valid End User Agreement permitting you to access it",
+        )
     expires = agreement.expires_at()
     if expires is not None and expires <= state.now():
         return errors.error(
@@ -670,7 +712,7 @@ def _scope_gate(request: Request, scope: str) -> tuple[Account, SandboxState, hi
         return errors.error(
             403,
             "End User Agreement (EUA) access scope error",
-            f"Your EUA doesn't allow access to account {scope}. Check EUA access scope.",
+            f"EUA doesn't allow access to account {scope}. Check EUA access scope. Or create new EUA with correct access scope",
         )
     counter = state.counter(found.id, scope)
     used = limits.used_today(state, found.id, scope)

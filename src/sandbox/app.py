@@ -25,15 +25,32 @@ def _faults_for(state: SandboxState, path: str, account_id: str | None) -> Fault
     return faults if path.startswith(prefix) else None
 
 
+_GATEWAY_SUMMARIES = {
+    500: "Internal server error",
+    502: "Bad gateway",
+    503: "Service unavailable",
+    504: "Gateway timeout",
+}
+
+
 def _fault_error(faults: Faults, scope: str | None) -> Response:
-    summary = f"Couldn't update account {scope}" if scope else "Service unavailable"
-    if faults.error_status == 500:
-        return errors.error(500, summary, "Bank returned an error.", type_="UnknownRequestError")
+    status = faults.error_status
+    # A bank-side failure exists only on the calls that reach the bank (details, balances, transactions), and only
+    # as the spec declares it: 500 UnknownRequestError or 503 ServiceError.
+    if scope is not None and status == 500:
+        return errors.error(
+            500,
+            f"Couldn't update account {scope}",
+            "Request to Institution returned an error",
+            type_="UnknownRequestError",
+        )
+    if scope is not None and status == 503:
+        return errors.error(
+            503, f"Couldn't update account {scope}", "Institution service unavailable", type_="ServiceError"
+        )
+    # Anything else is GoCardless's own front failing: no bank `type`.
     return errors.error(
-        faults.error_status,
-        summary,
-        "Couldn't connect to the bank. Please try again later.",
-        type_="ServiceError" if faults.error_status == 503 else "ConnectionError",
+        status, _GATEWAY_SUMMARIES[status], "The service is temporarily unavailable. Please try again later."
     )
 
 

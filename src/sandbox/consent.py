@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from src.sandbox.api import link_accounts, requisition_status, state_of
+from src.sandbox.api import link_accounts, read_form, requisition_status, state_of
 from src.sandbox.catalogue import CUSTOMERS, CUSTOMERS_BY_ID, DEFAULT_CUSTOMER, INSTITUTIONS_BY_ID
 
 _PAGE = """<!doctype html>
@@ -78,9 +78,9 @@ async def consent_submit(request: Request) -> Response:
     requisition = state.requisitions.get(request.path_params["requisition_id"])
     if requisition is None or requisition.institution_id != request.path_params["institution_id"]:
         return _page("Link not found", "<h1>This link is not valid</h1>", 404)
-    form = await request.form()
-    action = str(form.get("action", ""))
-    customer = str(form.get("customer", DEFAULT_CUSTOMER))
+    form = dict(await read_form(request) or [])
+    action = form.get("action", "")
+    customer = form.get("customer", DEFAULT_CUSTOMER)
     if requisition_status(state, requisition) not in {"CR", "GC", "UA"}:
         return RedirectResponse(with_query(requisition.redirect, {"ref": requisition.reference}), status_code=302)
     if action == "approve" and customer in CUSTOMERS_BY_ID:

@@ -15,8 +15,24 @@ def error(status: int, summary: str, detail: str, *, type_: str | None = None) -
 
 
 def field_errors(errors: dict[str, Any], status: int = 400) -> JSONResponse:
-    """The validation envelope: field names as keys, `status_code` beside them."""
-    return JSONResponse({**errors, "status_code": status}, status_code=status)
+    """The validation envelope: field names as keys, `status_code` beside them.
+
+    The spec's examples show only the field keys, but the schema it declares for these same responses
+    (ErrorResponse) requires `summary` and `detail`; so the first field's problem is repeated at the top level
+    (and every field's in `detail`), and the body is both field-keyed and a valid ErrorResponse.
+    """
+    summaries: list[str] = []
+    details: list[str] = []
+    for name, problem in errors.items():
+        for item in problem if isinstance(problem, list) else [problem]:
+            if isinstance(item, dict):
+                summaries.append(str(item["summary"]))
+                details.append(f"{name}: {item['detail']}")
+            else:
+                summaries.append(str(item))
+                details.append(f"{name}: {item}")
+    body = {**errors, "summary": summaries[0], "detail": " ".join(details), "status_code": status}
+    return JSONResponse(body, status_code=status)
 
 
 def field_error(name: str, summary: str, detail: str, status: int = 400) -> JSONResponse:
