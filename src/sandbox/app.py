@@ -17,12 +17,16 @@ from src.sandbox.state import Faults, SandboxState
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
-def _faults_for(state: SandboxState, path: str, account_id: str | None) -> Faults | None:
+def _faults_for(state: SandboxState, method: str, path: str, account_id: str | None) -> Faults | None:
     if account_id is not None and account_id in state.account_faults:
-        return state.account_faults[account_id]
-    faults = state.global_faults
-    prefix = faults.path_prefix or "/api/v2/accounts/"
-    return faults if path.startswith(prefix) else None
+        faults = state.account_faults[account_id]
+    else:
+        faults = state.global_faults
+        if not path.startswith(faults.path_prefix or "/api/v2/accounts/"):
+            return None
+    if faults.methods is not None and method not in faults.methods:
+        return None
+    return faults
 
 
 _GATEWAY_SUMMARIES = {
@@ -73,7 +77,7 @@ class ApiGuard(BaseHTTPMiddleware):
             allowed, headers, limit, reset, window = limits.take_general(state, limits.bucket_for(request.method, path))
             if not allowed:
                 return limits.with_headers(errors.rate_limited(limit, limits.period_name(window), reset), headers)
-            faults = _faults_for(state, path, account_id)
+            faults = _faults_for(state, request.method, path, account_id)
             if faults is not None and faults.latency_ms and request.method in {"GET", "DELETE"}:
                 await asyncio.sleep(faults.latency_ms / 1000)
             if faults is not None and faults.burst_429 > 0:
@@ -89,6 +93,9 @@ class ApiGuard(BaseHTTPMiddleware):
                 else:
                     response = errors.rate_limited(limit, limits.period_name(window), reset)
                 return limits.with_headers(response, headers)
+            if faults is not None and faults.error_count > 0:
+                faults.error_count -= 1
+                return limits.with_headers(_fault_error(faults, scope), headers)
             if faults is not None and faults.error_rate and state.rng.random() < faults.error_rate:
                 return limits.with_headers(_fault_error(faults, scope), headers)
             response = await call_next(request)

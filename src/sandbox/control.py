@@ -62,7 +62,10 @@ async def faults(request: Request) -> Response:
         state.account_faults.clear()
         return JSONResponse({"ok": True})
     body = await _json(request)
-    allowed = {"latency_ms", "error_rate", "error_status", "burst_429", "path_prefix"}
+    allowed = {"latency_ms", "error_rate", "error_status", "burst_429", "error_count", "path_prefix", "methods"}
+    unknown = sorted(set(body) - allowed - {"account_id"})
+    if unknown:
+        return _bad(f"unknown fault settings: {', '.join(unknown)}")
     values = {key: body[key] for key in allowed if key in body}
     if values.get("error_status", 503) not in {500, 502, 503, 504}:
         return _bad("error_status must be 500, 502, 503 or 504")

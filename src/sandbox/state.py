@@ -78,7 +78,9 @@ class Faults:
     error_rate: float = 0.0
     error_status: int = 503
     burst_429: int = 0
+    error_count: int = 0  # the next N matching calls fail with error_status, then calls succeed again
     path_prefix: str | None = None
+    methods: list[str] | None = None  # only these HTTP methods (default: all)
 
 
 @dataclass

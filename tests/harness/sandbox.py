@@ -90,7 +90,8 @@ class SandboxControl:
         return result
 
     def set_faults(self, *, account_id: str | None = None, **faults: Any) -> None:
-        """latency_ms, error_rate, error_status (500/502/503/504), burst_429, path_prefix."""
+        """latency_ms, error_rate, error_status (500/502/503/504), burst_429, error_count (the next N calls
+        fail), path_prefix (default: the account paths), methods (default: all)."""
         self._post("/_sandbox/faults", {**faults, **({"account_id": account_id} if account_id else {})})
 
     def clear_faults(self) -> None:

@@ -60,9 +60,10 @@ class TestTokens:
         self, sandbox: SandboxControl, sleeps: Sleeps
     ) -> None:
         store = InMemoryTokenStore()
-        with make_client(sandbox, sleeps, token_store=store) as first, make_client(
-            sandbox, sleeps, token_store=store
-        ) as second:
+        with (
+            make_client(sandbox, sleeps, token_store=store) as first,
+            make_client(sandbox, sleeps, token_store=store) as second,
+        ):
             first.list_institutions("GB")
             second.list_institutions("DE")
             first.get_institution("SANDBOXFINANCE_SFIN0000")
@@ -98,12 +99,13 @@ class TestTokens:
         assert client.list_institutions("GB")
         assert (calls(sandbox, TOKEN_NEW), calls(sandbox, TOKEN_REFRESH)) == (2, 1)
 
-    def test_wrong_secrets_are_a_typed_error_without_the_secret(
-        self, sandbox: SandboxControl, sleeps: Sleeps
-    ) -> None:
-        with GoCardlessClient(
-            base_url=sandbox.base_url, secret_id="who", secret_key="wrong-key-123", sleep=sleeps
-        ) as stranger, pytest.raises(errors.AuthenticationFailedError) as caught:
+    def test_wrong_secrets_are_a_typed_error_without_the_secret(self, sandbox: SandboxControl, sleeps: Sleeps) -> None:
+        with (
+            GoCardlessClient(
+                base_url=sandbox.base_url, secret_id="who", secret_key="wrong-key-123", sleep=sleeps
+            ) as stranger,
+            pytest.raises(errors.AuthenticationFailedError) as caught,
+        ):
             stranger.list_institutions()
         assert "wrong-key-123" not in str(caught.value)
         assert caught.value.status_code == 401
@@ -112,9 +114,7 @@ class TestTokens:
 class TestRequisitions:
     def test_pagination_walks_every_page(self, sandbox: SandboxControl, client: GoCardlessClient) -> None:
         created = {
-            client.create_requisition(
-                redirect="http://127.0.0.1/callback", institution_id="SANDBOXFINANCE_SFIN0000"
-            ).id
+            client.create_requisition(redirect="http://127.0.0.1/callback", institution_id="SANDBOXFINANCE_SFIN0000").id
             for _ in range(5)
         }
         page = client.list_requisitions(limit=2)
@@ -317,7 +317,8 @@ class TestLogs:
         api_calls = sum(sandbox.counters()["endpoints"].values())
         assert len([r for r in request_lines if r.getMessage() == "gocardless request"]) == api_calls
         for record in request_lines:
-            assert getattr(record, "path", None) and getattr(record, "status", None)
+            assert getattr(record, "path", None)
+            assert getattr(record, "status", None)
 
         text = caplog.text + "".join(repr(vars(r)) for r in caplog.records)
         pair = client.tokens._store.load()  # the test needs the real token values
