@@ -78,6 +78,20 @@ _UPSERT = text(
                                  d.p->'debtorAccount'->>'maskedPan') END, '') AS counterparty_account
         FROM dated d LEFT JOIN latest_fetch lf ON true
         WHERE d.amount IS NOT NULL
+    ), changed AS (
+        -- Only rows that are new or differ reach the upsert: an unchanged row is neither locked nor rewritten,
+        -- which keeps a re-sync of unchanged data cheap.
+        SELECT n.* FROM normalised n
+        LEFT JOIN transactions cur ON cur.account_id = :account_id AND cur.transaction_key = n.transaction_key
+        WHERE cur.id IS NULL
+           OR (cur.transaction_id, cur.internal_transaction_id, cur.entry_reference, cur.fingerprint,
+               CASE WHEN cur.booked_as_id IS NOT NULL THEN cur.status ELSE n.status END,
+               cur.booking_date, cur.value_date, cur.date_is_estimated, cur.amount, cur.currency, cur.description,
+               cur.counterparty_name, cur.counterparty_account)
+              IS DISTINCT FROM
+              (n.transaction_id, n.internal_transaction_id, n.entry_reference, n.fingerprint, cur.status,
+               n.booking_date, n.value_date, n.date_is_estimated, n.amount, n.currency, n.description,
+               n.counterparty_name, n.counterparty_account)
     )
     INSERT INTO transactions AS t (
         account_id, transaction_key, transaction_id, internal_transaction_id, entry_reference, fingerprint, status,
@@ -86,7 +100,7 @@ _UPSERT = text(
     SELECT :account_id, transaction_key, transaction_id, internal_transaction_id, entry_reference, fingerprint,
            status, booking_date, value_date, date_is_estimated, amount, currency, description, counterparty_name,
            counterparty_account
-    FROM normalised
+    FROM changed
     ON CONFLICT (account_id, transaction_key) DO UPDATE SET
         transaction_id = EXCLUDED.transaction_id,
         internal_transaction_id = EXCLUDED.internal_transaction_id,

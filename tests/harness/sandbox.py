@@ -29,14 +29,15 @@ def free_port() -> int:
 class SandboxServer:
     """A `finsync sandbox` subprocess on a free loopback port."""
 
-    def __init__(self, log_path: Path) -> None:
-        self.port = free_port()
+    def __init__(self, log_path: Path, *, state_file: Path | None = None, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self._log = log_path.open("w")
+        self._log = log_path.open("a")
         env = {**os.environ, "SANDBOX_SECRET_ID": SECRET_ID, "SANDBOX_SECRET_KEY": SECRET_KEY}
         env.pop("SANDBOX_STATE_FILE", None)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "src.cli", "sandbox", "--port", str(self.port)],
+            [sys.executable, "-m", "src.cli", "sandbox", "--port", str(self.port)]
+            + (["--state-file", str(state_file)] if state_file else []),
             cwd=PROJECT_ROOT,
             env=env,
             stdout=self._log,

@@ -4,8 +4,10 @@ Each test syncs a sandbox connection (`connect_sandbox`, `run_assets`) into a da
 the unified rows with what the sandbox reports for the same window.
 """
 
+import json
 import uuid
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import Engine, text
@@ -186,3 +188,76 @@ class TestDateless:
         assert estimated is True
         assert str(amount) == "-7.50"
         assert description == "no date"
+
+
+class TestNormalisation:
+    def test_remittance_counterparty_and_amount_are_normalised(
+        self, pipeline_database: Engine, sandbox: SandboxControl, connection: uuid.UUID
+    ) -> None:
+        run_assets(sandbox, connection_id=connection)
+        (account_id, gc_id), *_ = _account_ids(pipeline_database, connection)
+        payloads = {
+            "out.0": {
+                "bookingDate": "2026-01-05",
+                "transactionAmount": {"amount": "-1234.5678", "currency": "eur"},
+                "creditorName": "Shop  Ltd",
+                "ultimateCreditor": "Żabka   Polska",
+                "debtorName": "Me myself",
+                "creditorAccount": {"iban": "PL61109010140000071219812874"},
+                "remittanceInformationUnstructuredArray": ["INV 42", "  thank   you "],
+            },
+            "in.0": {
+                "bookingDate": "2026-01-06",
+                "transactionAmount": {"amount": "15.00", "currency": "EUR"},
+                "creditorName": "Me myself",
+                "debtorName": "José Álvarez",
+                "debtorAccount": {"bban": "12345678"},
+                "remittanceInformationUnstructured": "Dinner\nsplit",
+            },
+        }
+        with pipeline_database.begin() as db:
+            for key, payload in payloads.items():
+                db.execute(
+                    text(
+                        "INSERT INTO gc_transactions (gc_account_id, transaction_key, status, fingerprint, payload) "
+                        "VALUES (:g, :k, 'booked', :k, CAST(:p AS jsonb))"
+                    ),
+                    {"g": gc_id, "k": key, "p": json.dumps(payload)},
+                )
+        assert run_assets(sandbox, SYNC_KEYS, connection_id=connection).success
+        rows = {
+            row[0]: row[1:]
+            for row in _rows(
+                pipeline_database,
+                "SELECT transaction_key, amount, currency, counterparty_name, counterparty_account, description "
+                "FROM transactions WHERE account_id = :a AND transaction_key IN ('out.0', 'in.0')",
+                a=account_id,
+            )
+        }
+        assert rows["out.0"] == (
+            Decimal("-1234.5678"),
+            "EUR",
+            "Żabka Polska",
+            "PL61109010140000071219812874",
+            "INV 42 thank you",
+        )
+        assert rows["in.0"] == (Decimal("15.00"), "EUR", "José Álvarez", "12345678", "Dinner split")
+
+
+class TestIncremental:
+    def test_later_fetches_start_at_the_last_booked_date_minus_the_overlap(
+        self, pipeline_database: Engine, sandbox: SandboxControl, connection: uuid.UUID
+    ) -> None:
+        from src.settings import settings
+
+        run_assets(sandbox, connection_id=connection)
+        first = _rows(pipeline_database, "SELECT transactions_fetched_from FROM gc_accounts ORDER BY id")
+        assert all(row[0] == date.fromisoformat(sandbox.clock()["today"]) - timedelta(days=90) for row in first)
+        run_assets(sandbox, connection_id=connection)
+        rows = _rows(
+            pipeline_database,
+            "SELECT ga.transactions_fetched_from, max((gt.payload->>'bookingDate')::date) FROM gc_accounts ga "
+            "JOIN gc_transactions gt ON gt.gc_account_id = ga.id AND gt.status = 'booked' GROUP BY ga.id",
+        )
+        for fetched_from, last_booked in rows:
+            assert fetched_from == last_booked - timedelta(days=settings.sync_overlap_days)  # type: ignore[operator]

@@ -5,6 +5,7 @@ shared sandbox server, reset per test; `connect_sandbox` stores a connection as 
 """
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, func, select, text
@@ -126,3 +127,57 @@ def _quiet_concurrency(monkeypatch: pytest.MonkeyPatch) -> None:
     from src.settings import settings
 
     monkeypatch.setattr(settings, "extract_concurrency", 4)
+
+
+class TestInstitutions:
+    def test_the_configured_countries_fill_the_institutions_table(
+        self, pipeline_database: Engine, sandbox: SandboxControl, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from src.orchestration.gocardless.config import extract_key
+        from src.settings import settings
+
+        monkeypatch.setattr(settings, "gocardless_countries", ["GB", "DE"])
+        assert run_assets(sandbox, [extract_key("institutions")]).success
+        rows = dict(
+            pipeline_database.connect().execute(text("SELECT id, transaction_total_days FROM institutions")).all()
+        )
+        assert rows["SANDBOXFINANCE_SFIN0000"] == 730
+        assert "THISTLE_THSTGB2L" in rows
+        assert "RHEINBANK_RHBKDEFF" in rows
+        assert "LUMIERE_BLUMFRPP" not in rows  # FR was not asked for
+
+
+class TestSchedule:
+    def test_daily_run_per_active_connection_plus_institutions(
+        self, pipeline_database: Engine, sandbox: SandboxControl
+    ) -> None:
+        import dagster as dg
+
+        from src.orchestration.gocardless.config import CONNECTION_TAG
+        from src.orchestration.gocardless.definitions import gocardless_daily_schedule
+        from src.orchestration.resources import PostgresDatabase
+
+        active = connect_sandbox(pipeline_database, sandbox)
+        expired = connect_sandbox(pipeline_database, sandbox, customer="dmitri")
+        with pipeline_database.begin() as db:
+            db.execute(text("UPDATE connections SET status = 'expired' WHERE id = :c"), {"c": expired})
+        with dg.build_schedule_context(
+            resources={"postgres_database": PostgresDatabase()},
+            scheduled_execution_time=datetime(2026, 11, 26, 4, 0, tzinfo=UTC),
+        ) as context:
+            requests = list(gocardless_daily_schedule(context))  # type: ignore[arg-type]
+        tagged = [r for r in requests if CONNECTION_TAG in r.tags]
+        assert [r.tags[CONNECTION_TAG] for r in tagged] == [str(active)]
+        ops = tagged[0].run_config["ops"]
+        assert {op["config"]["connection_id"] for op in ops.values()} == {str(active)}
+        assert len(requests) == 2
+        assert requests[-1].run_key == "2026-11-26:institutions"
+
+    def test_token_is_shared_through_the_database_across_runs(
+        self, pipeline_database: Engine, sandbox: SandboxControl
+    ) -> None:
+        connection_id = connect_sandbox(pipeline_database, sandbox)
+        sandbox.reset_counters()
+        run_assets(sandbox, connection_id=connection_id)
+        run_assets(sandbox, connection_id=connection_id)
+        assert sandbox.counters()["endpoints"].get("POST /api/v2/token/new/") == 1

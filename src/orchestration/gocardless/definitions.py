@@ -1,7 +1,5 @@
 """GoCardless: extraction and sync assets, the two jobs and the daily schedule."""
 
-from datetime import datetime
-
 import dagster as dg
 from sqlalchemy import select
 
@@ -52,7 +50,7 @@ def gocardless_daily_schedule(
     context: dg.ScheduleEvaluationContext, postgres_database: PostgresDatabase
 ) -> list[dg.RunRequest]:
     """04:00 UTC: one run per active connection (tagged, so it never overlaps a Sync now), one for institutions."""
-    day = (context.scheduled_execution_time or datetime.now()).date().isoformat()
+    day = context.scheduled_execution_time.date().isoformat()
     with postgres_database.sessions()() as session:
         active = session.scalars(select(Connection.id).where(Connection.status == ConnectionStatus.active)).all()
     requests = [

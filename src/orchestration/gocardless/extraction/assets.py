@@ -1,15 +1,18 @@
 """Extraction assets: GoCardless → raw tables. Thin: the work is in `src.ingest.extraction`."""
 
+import uuid
+
 import dagster as dg
 
 from src.ingest import extraction, raw
+from src.ingest.institutions import derive_institutions
 from src.models.enums import GcScope, SyncOutcomeKind
 from src.orchestration.gocardless.config import GROUP, ConnectionScopeConfig, extract_key
 from src.orchestration.resources import GoCardlessResource, PostgresDatabase
 from src.settings import settings
 
 
-def _scope(database: PostgresDatabase, config: ConnectionScopeConfig) -> list:  # type: ignore[type-arg]
+def _scope(database: PostgresDatabase, config: ConnectionScopeConfig) -> list[uuid.UUID]:
     with database.sessions()() as session:
         try:
             return extraction.connection_ids_in_scope(session, config.connection_id)
@@ -32,12 +35,16 @@ def institutions(
     postgres_database: PostgresDatabase,
     gocardless_api: GoCardlessResource,
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
-    """The institution lists of GOCARDLESS_COUNTRIES, verbatim into gc_institutions."""
+    """The institution lists of GOCARDLESS_COUNTRIES, verbatim into gc_institutions, then into `institutions`.
+
+    Institutions have no sync asset of their own (a bank list is not connection data): the unified rows are
+    derived here, by the same `src.ingest` function the API uses when it fills a country on first use."""
     stored = 0
     for country in settings.gocardless_countries:
         listed = gocardless_api.client.list_institutions(country)
         with postgres_database.unit_of_work() as session:
             stored += raw.store_institutions(session, listed)
+            derive_institutions(session, [institution.id for institution in listed])
         context.log.info(f"institutions stored for {country}: {len(listed)}")
     return dg.MaterializeResult(metadata={"institutions": stored})
 
