@@ -9,6 +9,11 @@ Normalisation (all in SQL, from the verbatim payload):
 - counterparty by sign: money out → the creditor (ultimateCreditor preferred), money in → the debtor
   (ultimateDebtor preferred); its account is the IBAN (else BBAN, masked PAN).
 
+Re-syncing: each unified row keeps `source_hash`, a digest of the raw row it was derived from (payload, status,
+fingerprint, first-seen time); a raw row whose digest matches is not parsed again, so re-syncing unchanged data is
+cheap, while a deleted unified row, or one whose raw row changed, is derived afresh. (A release that changes
+these rules clears `source_hash` in its migration, so the next sync re-derives every row.)
+
 Pending items:
 - a pending item absent from a later fetch whose window covered its date becomes `void` (kept, hidden by
   default);
@@ -33,19 +38,26 @@ _UPSERT = text(
         ORDER BY transactions_fetched_at DESC LIMIT 1
     ), raw_items AS (
         SELECT DISTINCT ON (gt.transaction_key)
-               gt.transaction_key, gt.status, gt.fingerprint, gt.payload AS p, gt.first_seen_at, gt.last_seen_at
+               gt.transaction_key, gt.status, gt.fingerprint, gt.payload AS p, gt.first_seen_at, gt.last_seen_at,
+               md5(gt.status || gt.fingerprint || gt.first_seen_at::text || gt.payload::text) AS source_hash
         FROM gc_transactions gt JOIN gc_accounts ga ON ga.id = gt.gc_account_id
         WHERE ga.account_id = :account_id
         ORDER BY gt.transaction_key, gt.last_seen_at DESC, gt.gc_account_id
+    ), candidates AS (
+        -- Raw rows already derived from exactly this input are skipped before any parsing; pending ones are
+        -- always looked at again, because whether they are void depends on the latest fetch, not on them.
+        SELECT r.* FROM raw_items r
+        LEFT JOIN transactions cur ON cur.account_id = :account_id AND cur.transaction_key = r.transaction_key
+        WHERE cur.id IS NULL OR cur.source_hash IS DISTINCT FROM r.source_hash OR r.status = 'pending'
     ), dated AS (
         SELECT r.*,
                coalesce(left(p->>'bookingDate', 10), left(p->>'valueDate', 10),
                         left(p->>'bookingDateTime', 10), left(p->>'valueDateTime', 10))::date AS bank_booking_date,
                coalesce(left(p->>'valueDate', 10), left(p->>'valueDateTime', 10))::date AS value_date,
                (p->'transactionAmount'->>'amount')::numeric AS amount
-        FROM raw_items r
+        FROM candidates r
     ), normalised AS (
-        SELECT d.transaction_key, d.fingerprint,
+        SELECT d.transaction_key, d.fingerprint, d.source_hash,
                CASE
                    WHEN d.status = 'pending' AND lf.fetched_at IS NOT NULL AND d.last_seen_at < lf.fetched_at
                         AND coalesce(d.value_date, d.bank_booking_date) BETWEEN lf.date_from AND lf.date_to
@@ -84,22 +96,23 @@ _UPSERT = text(
         SELECT n.* FROM normalised n
         LEFT JOIN transactions cur ON cur.account_id = :account_id AND cur.transaction_key = n.transaction_key
         WHERE cur.id IS NULL
-           OR (cur.transaction_id, cur.internal_transaction_id, cur.entry_reference, cur.fingerprint,
+           OR (cur.source_hash, cur.transaction_id, cur.internal_transaction_id, cur.entry_reference, cur.fingerprint,
                CASE WHEN cur.booked_as_id IS NOT NULL THEN cur.status ELSE n.status END,
                cur.booking_date, cur.value_date, cur.date_is_estimated, cur.amount, cur.currency, cur.description,
                cur.counterparty_name, cur.counterparty_account)
               IS DISTINCT FROM
-              (n.transaction_id, n.internal_transaction_id, n.entry_reference, n.fingerprint, cur.status,
+              (n.source_hash, n.transaction_id, n.internal_transaction_id, n.entry_reference, n.fingerprint,
+               cur.status,
                n.booking_date, n.value_date, n.date_is_estimated, n.amount, n.currency, n.description,
                n.counterparty_name, n.counterparty_account)
     )
     INSERT INTO transactions AS t (
         account_id, transaction_key, transaction_id, internal_transaction_id, entry_reference, fingerprint, status,
         booking_date, value_date, date_is_estimated, amount, currency, description, counterparty_name,
-        counterparty_account)
+        counterparty_account, source_hash)
     SELECT :account_id, transaction_key, transaction_id, internal_transaction_id, entry_reference, fingerprint,
            status, booking_date, value_date, date_is_estimated, amount, currency, description, counterparty_name,
-           counterparty_account
+           counterparty_account, source_hash
     FROM changed
     ON CONFLICT (account_id, transaction_key) DO UPDATE SET
         transaction_id = EXCLUDED.transaction_id,
@@ -116,13 +129,15 @@ _UPSERT = text(
         description = EXCLUDED.description,
         counterparty_name = EXCLUDED.counterparty_name,
         counterparty_account = EXCLUDED.counterparty_account,
+        source_hash = EXCLUDED.source_hash,
         updated_at = now()
-    WHERE (t.transaction_id, t.internal_transaction_id, t.entry_reference, t.fingerprint,
+    WHERE (t.source_hash, t.transaction_id, t.internal_transaction_id, t.entry_reference, t.fingerprint,
            CASE WHEN t.booked_as_id IS NOT NULL THEN t.status ELSE EXCLUDED.status END,
            t.booking_date, t.value_date, t.date_is_estimated, t.amount, t.currency, t.description,
            t.counterparty_name, t.counterparty_account)
         IS DISTINCT FROM
-          (EXCLUDED.transaction_id, EXCLUDED.internal_transaction_id, EXCLUDED.entry_reference, EXCLUDED.fingerprint,
+          (EXCLUDED.source_hash, EXCLUDED.transaction_id, EXCLUDED.internal_transaction_id,
+           EXCLUDED.entry_reference, EXCLUDED.fingerprint,
            t.status, EXCLUDED.booking_date, EXCLUDED.value_date, EXCLUDED.date_is_estimated, EXCLUDED.amount,
            EXCLUDED.currency, EXCLUDED.description, EXCLUDED.counterparty_name, EXCLUDED.counterparty_account)
     RETURNING (xmax = 0) AS inserted

@@ -59,6 +59,8 @@ class Transaction(Base):
     description: Mapped[str | None] = mapped_column(Text)
     counterparty_name: Mapped[str | None] = mapped_column(Text)
     counterparty_account: Mapped[str | None] = mapped_column(Text)
+    # Digest of the raw row this one was derived from: a re-sync skips raw rows whose digest it already has.
+    source_hash: Mapped[str | None] = mapped_column(String(32))
     search_vector: Mapped[str] = mapped_column(TSVECTOR, Computed(SEARCH_VECTOR_SQL, persisted=True))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

@@ -1,0 +1,45 @@
+"""`make bench`: every benchmark in one run, each against a fresh migrated database; figures are printed with the
+ratio the target is about. `python -m bench --quick` runs a smaller scale for a smoke test."""
+
+import argparse
+import logging
+
+from bench import extraction, sync_transactions
+from bench._database import fresh_database
+
+
+def _line(label: str, value: str, target: str = "") -> None:
+    print(f"  {label:<44} {value:>14}   {target}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--quick", action="store_true", help="small scale, for a smoke test")
+    args = parser.parse_args()
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    accounts, per_account = (50, 1000) if args.quick else (1000, 1000)
+
+    print(f"sync: raw → unified transactions, {accounts} accounts × {per_account} transactions")
+    sync = sync_transactions.run(fresh_database(), accounts=accounts, per_account=per_account)
+    _line("initial sync", f"{sync['initial_rows_per_s']:,.0f} rows/s")
+    _line("COPY into the same table shape", f"{sync['copy_rows_per_s']:,.0f} rows/s")
+    _line("initial ÷ COPY", f"{sync['initial_vs_copy']:.2f}", "target ≥ 0.25")
+    _line("initial sync wall time", f"{sync['initial_seconds']:.1f} s")
+    _line(
+        "re-sync of unchanged data",
+        f"{sync['resync_seconds']:.1f} s",
+        f"({sync['resync_changed_rows']:.0f} rows changed)",
+    )
+    _line("initial ÷ re-sync", f"{sync['resync_speedup']:.1f}×", "target ≥ 3")
+
+    print("extraction: 50 accounts, 100 ms sandbox latency, balances scope (median of 3)")
+    extract = extraction.run(fresh_database())
+    _line(f"pool of {extract['pool']:.0f}", f"{extract['pooled_seconds']:.2f} s")
+    _line("pool of 1", f"{extract['serial_seconds']:.2f} s")
+    _line(
+        "pool of 1 ÷ pooled", f"{extract['speedup']:.1f}×", f"(most requests in flight: {extract['max_in_flight']:.0f})"
+    )
+
+
+if __name__ == "__main__":
+    main()
