@@ -41,6 +41,24 @@ class ErrorResponse(BaseModel):
     errors: list[dict[str, Any]] | None = None
 
 
+_DESCRIPTIONS = {
+    400: "The request is not valid (`code` says why).",
+    401: "Not authenticated, or the token is not valid.",
+    403: "Not allowed.",
+    404: "Not found (or not yours).",
+    409: "Conflicts with the current state.",
+    422: "Validation failed; `errors` lists each problem.",
+    429: "Too many requests; see `Retry-After`.",
+    502: "GoCardless answered with an error.",
+    503: "A service this call needs is unavailable; see `Retry-After` when present.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for an endpoint: each status documented with the error envelope."""
+    return {status: {"model": ErrorResponse, "description": _DESCRIPTIONS[status]} for status in (*statuses, 422)}
+
+
 def error_response(
     status_code: int,
     code: str,
