@@ -9,7 +9,7 @@ Dagster client works without one.
 import secrets
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     frontend_url: str | None = None
 
     jwt_secret: SecretStr | None = None
+    # "fast": cheap Argon2 parameters so the test suite can hash many passwords; refused in production.
+    password_hashing: Literal["standard", "fast"] = "standard"  # noqa: S105 - a mode, not a password
 
     sync_overlap_days: Annotated[int, Field(ge=0, le=730)] = 10
     extract_concurrency: Annotated[int, Field(ge=1, le=64)] = 8
@@ -122,6 +124,8 @@ class Settings(BaseSettings):
             self.frontend_url = f"{self.public_base_url}/"
         if self.finsync_env is Environment.production and self.jwt_secret is None:
             raise ValueError("JWT_SECRET is required when FINSYNC_ENV=production")
+        if self.finsync_env is Environment.production and self.password_hashing == "fast":  # noqa: S105
+            raise ValueError("PASSWORD_HASHING=fast is for tests only; it is refused when FINSYNC_ENV=production")
         return self
 
     @property

@@ -4,7 +4,8 @@
   The schema is built by the migrations, never `create_all`.
 - `db_session`: for in-process tests. A connection holds an outer transaction that is rolled back at teardown;
   the Session joins it with savepoints, so code that commits (the unit of work) still leaves nothing behind.
-- `api_client`: the FastAPI app in-process, its session dependency bound to `db_session`.
+- `api_client`: the FastAPI app in-process; each request is a unit of work on `db_session` (a savepoint that
+  commits when the endpoint returns and rolls back when it raises).
 - `isolated_database_url`: a fresh migrated database of its own, for tests that drive live processes (uvicorn,
   `finsync dev`, Dagster), which cannot see an uncommitted outer transaction.
 - `sandbox`: the GoCardless sandbox, a real server process shared by the run and reset before each test;
@@ -20,8 +21,16 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.harness import database
-from tests.harness.sandbox import SandboxControl, SandboxServer
+# The environment is set when this file is imported, before anything imports `src.settings` (a conftest of a
+# sub-folder, a test module): settings are read once, at import.
+os.environ["FINSYNC_ENV"] = "development"
+os.environ["FINSYNC_DATA_DIR"] = tempfile.mkdtemp(prefix="finsync-test-data-")
+os.environ["PASSWORD_HASHING"] = "fast"
+for _name in ("DATABASE_URL", "GOCARDLESS_SECRET_ID", "GOCARDLESS_SECRET_KEY", "GOCARDLESS_BASE_URL", "JWT_SECRET"):
+    os.environ.pop(_name, None)
+
+from tests.harness import database  # noqa: E402 - after the environment above
+from tests.harness.sandbox import SandboxControl, SandboxServer  # noqa: E402
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -32,10 +41,6 @@ _state: dict[str, database.TestDatabases] = {}
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    os.environ["FINSYNC_ENV"] = "development"
-    os.environ["FINSYNC_DATA_DIR"] = tempfile.mkdtemp(prefix="finsync-test-data-")
-    for name in ("DATABASE_URL", "GOCARDLESS_SECRET_ID", "GOCARDLESS_SECRET_KEY", "GOCARDLESS_BASE_URL"):
-        os.environ.pop(name, None)
     databases = database.prepare()
     _state["databases"] = databases
     os.environ["DATABASE_URL"] = databases.main_url
@@ -88,12 +93,19 @@ def api_client(db_session: "Session") -> Iterator["TestClient"]:
 
     app = create_app()
 
-    def _session() -> Iterator["Session"]:
-        # The test's session: flushed by the endpoint, committed only into the outer test transaction.
-        yield db_session
-        db_session.flush()
+    def _unit_of_work() -> Iterator["Session"]:
+        # Like the real unit of work, inside the test's outer transaction: `db_session` joins it with
+        # savepoints, so commit releases one and rollback undoes only this request's writes. What the test
+        # arranged before the request is committed (into the outer transaction) first.
+        db_session.commit()
+        try:
+            yield db_session
+            db_session.commit()
+        except BaseException:
+            db_session.rollback()
+            raise
 
-    app.dependency_overrides[get_session] = _session
+    app.dependency_overrides[get_session] = _unit_of_work
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 

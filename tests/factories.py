@@ -122,3 +122,19 @@ def create_transaction(
     session.add(transaction)
     session.flush()
     return transaction
+
+
+def create_user_with_password(
+    session: Session, *, email: str | None = None, password: str = "correct horse battery"
+) -> User:
+    """A user who can sign in with `password` (hashed with the test run's cheap Argon2 parameters)."""
+    from src.auth.passwords import hash_password
+
+    return create_user(session, email=email, password_hash=hash_password(password))
+
+
+def auth_headers(user: User) -> dict[str, str]:
+    """A valid bearer header for `user`, without going through `/auth/token`."""
+    from src.auth.tokens import create_access_token
+
+    return {"Authorization": f"Bearer {create_access_token(user.id)}"}

@@ -6,8 +6,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from src.api.access_log import AccessLogMiddleware
 from src.api.errors import register_error_handlers
 from src.api.health import router as health_router
+from src.auth.endpoints import router as auth_router
+from src.connections.endpoints import router as connections_router
+from src.institutions.endpoints import router as institutions_router
 from src.db import dispose_engine
 from src.logging_setup import configure_logging
 
@@ -34,7 +38,11 @@ def create_app() -> FastAPI:
         generate_unique_id_function=_operation_id,
     )
     register_error_handlers(app)
+    app.add_middleware(AccessLogMiddleware)
     app.include_router(health_router)
+    app.include_router(auth_router)
+    app.include_router(institutions_router)
+    app.include_router(connections_router)
     return app
 
 

@@ -32,5 +32,7 @@ def get_db_engine() -> Engine:
         raise _database_unavailable(exc) from exc
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the unit of work commits before the response is sent, so a client never sees a success
+# whose commit failed, nor uses a token that is not yet stored.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 EngineDep = Annotated[Engine, Depends(get_db_engine)]

@@ -13,7 +13,16 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from src.ingest.keys import KeyedItem, KeyIndex, KnownTransaction, clean_id
-from src.models import GcAccount, GcAccountLimit, GcAgreement, GcBalance, GcInstitution, GcRequisition, GcTransaction
+from src.models import (
+    GcAccount,
+    GcAccountLimit,
+    GcAgreement,
+    GcBalance,
+    GcInstitution,
+    GcInstitutionList,
+    GcRequisition,
+    GcTransaction,
+)
 from src.models.enums import GcAccessState, GcScope
 from src.providers.gocardless.models import Agreement, Institution, Requisition
 from src.providers.gocardless.ratelimits import RateLimits
@@ -29,6 +38,15 @@ def store_institutions(session: Session, institutions: Sequence[Institution]) ->
     )
     session.execute(statement)
     return len(institutions)
+
+
+def store_institution_list(session: Session, country: str, institutions: Sequence[Institution]) -> None:
+    """A country's whole list: its institutions, and the fact that this country's list was fetched now."""
+    store_institutions(session, institutions)
+    statement = insert(GcInstitutionList).values(country=country.upper(), fetched_at=func.now())
+    session.execute(
+        statement.on_conflict_do_update(index_elements=[GcInstitutionList.country], set_={"fetched_at": func.now()})
+    )
 
 
 def store_agreement(session: Session, agreement: Agreement, connection_id: uuid.UUID) -> None:

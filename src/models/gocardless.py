@@ -28,6 +28,16 @@ class GcInstitution(Base):
     last_seen_at: Mapped[datetime] = last_seen_at()
 
 
+class GcInstitutionList(Base):
+    """When GoCardless's institution list of a country was last fetched: the API fills a country on first use,
+    and a bank that serves many countries must not make the others look fetched."""
+
+    __tablename__ = "gc_institution_lists"
+
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
 class GcAgreement(Base):
     """An end-user agreement; its `accepted` time plus `access_valid_for_days` give the connection's expiry."""
 
@@ -54,6 +64,8 @@ class GcRequisition(Base):
     # GoCardless's own code (CR, GC, UA, LN, RJ, EX, …); kept as text because clients must accept unknown codes.
     status: Mapped[str] = mapped_column(String(8), nullable=False)
     payload: Mapped[Payload] = mapped_column(JSONB, nullable=False)
+    # Set when the bank callback for this requisition has been handled: the reference is single use.
+    callback_completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     first_seen_at: Mapped[datetime] = first_seen_at()
     last_seen_at: Mapped[datetime] = last_seen_at()
 

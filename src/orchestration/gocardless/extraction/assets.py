@@ -43,7 +43,8 @@ def institutions(
     for country in settings.gocardless_countries:
         listed = gocardless_api.client.list_institutions(country)
         with postgres_database.unit_of_work() as session:
-            stored += raw.store_institutions(session, listed)
+            raw.store_institution_list(session, country, listed)
+            stored += len(listed)
             derive_institutions(session, [institution.id for institution in listed])
         context.log.info(f"institutions stored for {country}: {len(listed)}")
     return dg.MaterializeResult(metadata={"institutions": stored})

@@ -1,0 +1,52 @@
+"""Request and response models of the auth endpoints."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from src.api.schemas import Schema
+
+MIN_PASSWORD_LENGTH = 10
+# Argon2 takes any length, but an unbounded password is an unbounded amount of hashing work per request.
+MAX_PASSWORD_LENGTH = 1024
+
+# Deliberately loose (something@domain.tld, no spaces): the only real check of an address is mail arriving.
+EmailAddress = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    Field(examples=["ada@example.com"]),
+]
+Password = Annotated[
+    str,
+    Field(
+        min_length=MIN_PASSWORD_LENGTH,
+        max_length=MAX_PASSWORD_LENGTH,
+        description=f"At least {MIN_PASSWORD_LENGTH} characters.",
+    ),
+]
+
+
+class UserCreate(Schema):
+    email: EmailAddress
+    password: Password
+
+
+class UserRead(Schema):
+    id: uuid.UUID
+    email: str
+    created_at: datetime
+
+
+class TokenResponse(Schema):
+    """OAuth2 token response (RFC 6749 §5.1); the refresh token is also set as an HttpOnly cookie."""
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    expires_in: int = Field(description="Seconds until the access token expires.")
+    refresh_token: str
+
+
+class RefreshRequest(Schema):
+    refresh_token: Annotated[str, Field(min_length=1, max_length=512)]

@@ -1,0 +1,114 @@
+"""Connections: create (→ the bank's consent link), the bank callback, list, read, rename, delete, re-authorise."""
+
+import uuid
+from typing import Annotated
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from fastapi import APIRouter, Query, Response, status
+from fastapi.responses import RedirectResponse
+
+from src.api.deps import SessionDep
+from src.api.errors import error_responses
+from src.api.gocardless import GoCardlessDep
+from src.api.schemas import Page
+from src.auth.dependencies import CurrentUser
+from src.connections.schemas import ConnectionCreate, ConnectionLink, ConnectionRead, ConnectionUpdate
+from src.connections.service import connection as connection_service
+from src.settings import settings
+
+router = APIRouter(prefix="/api/connections", tags=["connections"])
+
+
+def _frontend(params: dict[str, str]) -> str:
+    parts = urlsplit(str(settings.frontend_url))
+    query = "&".join(filter(None, [parts.query, urlencode(params)]))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+@router.post(
+    "",
+    response_model=ConnectionLink,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(401, 404, 502, 503),
+)
+def create_connection(
+    body: ConnectionCreate, session: SessionDep, gocardless: GoCardlessDep, user: CurrentUser
+) -> ConnectionLink:
+    """Start connecting a bank: creates the consent request at GoCardless and returns the bank's `link`.
+    The connection is `pending` until the user comes back through the callback."""
+    view, link = connection_service.create(
+        session, gocardless, user, institution_id=body.institution_id, friendly_name=body.friendly_name
+    )
+    return ConnectionLink(connection=view, link=link)
+
+
+@router.get(
+    "/callback",
+    status_code=status.HTTP_303_SEE_OTHER,
+    response_class=RedirectResponse,
+    responses={303: {"description": "Back to the frontend with `status`, `connection_id`, `error`, `job_id`."}},
+)
+def connection_callback(
+    session: SessionDep,
+    gocardless: GoCardlessDep,
+    ref: Annotated[str, Query(min_length=1, max_length=256, description="The requisition's reference.")],
+    error: Annotated[str | None, Query(max_length=256)] = None,
+    details: Annotated[str | None, Query(max_length=1024)] = None,
+) -> RedirectResponse:
+    """Where the bank sends the user back. No user token arrives here: the single-use reference is the
+    capability. Always redirects to the frontend, with the outcome in the query."""
+    result = connection_service.complete_callback(session, gocardless, reference=ref, bank_error=error)
+    params = {"status": result.outcome}
+    if result.connection_id is not None:
+        params["connection_id"] = str(result.connection_id)
+    if result.error:
+        params["error"] = result.error
+    if result.job_id:
+        params["job_id"] = result.job_id
+    return RedirectResponse(_frontend(params), status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.get("", response_model=Page[ConnectionRead], responses=error_responses(401))
+def list_connections(session: SessionDep, user: CurrentUser) -> Page[ConnectionRead]:
+    """The caller's connections, newest first."""
+    return Page[ConnectionRead](items=connection_service.list(session, user), next_cursor=None)
+
+
+@router.get("/{connection_id}", response_model=ConnectionRead, responses=error_responses(401, 404))
+def get_connection(connection_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> ConnectionRead:
+    """One connection: status, expiry (days left, expiring soon), last sync time, number of accounts."""
+    return connection_service.get(session, user, connection_id)
+
+
+@router.patch("/{connection_id}", response_model=ConnectionRead, responses=error_responses(401, 404))
+def update_connection(
+    connection_id: uuid.UUID, body: ConnectionUpdate, session: SessionDep, user: CurrentUser
+) -> ConnectionRead:
+    """Rename a connection (an empty name clears it)."""
+    return connection_service.update(session, user, connection_id, friendly_name=body.friendly_name)
+
+
+@router.delete(
+    "/{connection_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401, 404, 502, 503)
+)
+def delete_connection(
+    connection_id: uuid.UUID, session: SessionDep, gocardless: GoCardlessDep, user: CurrentUser
+) -> Response:
+    """Delete the connection at GoCardless, then here with its accounts, balances and transactions."""
+    connection_service.delete(session, gocardless, user, connection_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{connection_id}/reauthorise",
+    response_model=ConnectionLink,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(401, 404, 409, 502, 503),
+)
+def reauthorise_connection(
+    connection_id: uuid.UUID, session: SessionDep, gocardless: GoCardlessDep, user: CurrentUser
+) -> ConnectionLink:
+    """Renew an expired or expiring connection: a new consent `link`. Once the user consents, the bank's new
+    account ids map to the existing accounts by IBAN, so history stays and nothing is duplicated."""
+    view, link = connection_service.reauthorise(session, gocardless, user, connection_id)
+    return ConnectionLink(connection=view, link=link)

@@ -1,0 +1,48 @@
+"""Connections as the API shows and accepts them."""
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from src.api.schemas import Schema
+from src.models.enums import ConnectionStatus
+
+
+class ConnectionCreate(Schema):
+    institution_id: str = Field(min_length=1, max_length=128, examples=["SANDBOXFINANCE_SFIN0000"])
+    friendly_name: str | None = Field(default=None, max_length=100, examples=["Everyday bank"])
+
+
+class ConnectionUpdate(Schema):
+    friendly_name: str | None = Field(default=None, max_length=100)
+
+
+class InstitutionSummary(Schema):
+    id: str
+    name: str
+    logo: str | None = None
+
+
+class ConnectionRead(Schema):
+    id: uuid.UUID
+    institution: InstitutionSummary
+    friendly_name: str | None
+    status: ConnectionStatus
+    created_at: datetime
+    expires_at: datetime | None = Field(description="When the bank access granted by the user ends.")
+    days_left: int | None = Field(description="Whole days until `expires_at` (0 on the last day).")
+    expiring_soon: bool = Field(description="Active and within EXPIRING_SOON_DAYS of expiry: offer re-authorising.")
+    last_synced_at: datetime | None
+    account_count: int
+
+
+class ConnectionLink(Schema):
+    """A connection waiting for the user's consent at the bank: send the user to `link`."""
+
+    connection: ConnectionRead
+    link: str = Field(description="The bank's consent page; the user comes back to the callback.")
+
+
+CallbackOutcome = Literal["active", "rejected", "error"]

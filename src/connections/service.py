@@ -1,0 +1,279 @@
+"""Connections: a user's link to one bank. Creating one asks GoCardless for an end-user agreement and a
+requisition and hands back the bank's consent link; the bank callback then derives the connection and its
+accounts through `src.ingest`, the same code the sync assets use.
+
+Every lookup goes through the owner: another user's connection answers 404, never 403.
+"""
+
+import logging
+import math
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from src.api.gocardless import upstream_error
+from src.connections.hooks import run_after_link
+from src.connections.schemas import ConnectionRead, InstitutionSummary
+from src.errors import ConflictError, NotFoundError
+from src.ingest import raw
+from src.ingest.accounts import derive_accounts
+from src.ingest.connections import derive_connections
+from src.institutions.service import institution as institution_service
+from src.models import Account, Connection, GcRequisition, Institution, User
+from src.models.enums import ConnectionStatus
+from src.providers.gocardless import errors as gc
+from src.providers.gocardless.client import GoCardlessClient
+from src.settings import settings
+
+log = logging.getLogger(__name__)
+SCOPES = ["balances", "details", "transactions"]
+DEFAULT_DAYS = 90
+
+
+class ConnectionNotFoundError(NotFoundError):
+    code = "connection_not_found"
+
+
+class ConnectionNotReauthorisableError(ConflictError):
+    code = "connection_not_reauthorisable"
+
+
+@dataclass(frozen=True)
+class CallbackResult:
+    outcome: str  # active · rejected · error
+    connection_id: uuid.UUID | None
+    error: str | None = None
+    job_id: str | None = None
+
+
+def callback_url() -> str:
+    return f"{settings.public_base_url}/api/connections/callback"
+
+
+class ConnectionService:
+    # -- reading ----------------------------------------------------------------------------------------------------
+    def _views(self, session: Session, user: User, connection_id: uuid.UUID | None = None) -> list[ConnectionRead]:
+        accounts = (
+            select(func.count(Account.id)).where(Account.connection_id == Connection.id).correlate(Connection)
+        ).scalar_subquery()
+        statement = (
+            select(Connection, Institution, accounts)
+            .join(Institution, Institution.id == Connection.institution_id)
+            .where(Connection.user_id == user.id)
+            .order_by(Connection.created_at.desc(), Connection.id)
+        )
+        if connection_id is not None:
+            statement = statement.where(Connection.id == connection_id)
+        now = datetime.now(UTC)
+        return [self._view(c, i, int(n), now) for c, i, n in session.execute(statement)]
+
+    @staticmethod
+    def _view(connection: Connection, institution: Institution, account_count: int, now: datetime) -> ConnectionRead:
+        status = connection.status
+        days_left: int | None = None
+        if connection.expires_at is not None:
+            remaining = (connection.expires_at - now).total_seconds()
+            days_left = max(0, math.floor(remaining / 86_400))
+            if remaining <= 0 and status is ConnectionStatus.active:
+                status = ConnectionStatus.expired  # between two syncs, the clock decides
+        expiring = (
+            status is ConnectionStatus.active and days_left is not None and days_left <= settings.expiring_soon_days
+        )
+        return ConnectionRead(
+            id=connection.id,
+            institution=InstitutionSummary(id=institution.id, name=institution.name, logo=institution.logo),
+            friendly_name=connection.friendly_name,
+            status=status,
+            created_at=connection.created_at,
+            expires_at=connection.expires_at,
+            days_left=days_left,
+            expiring_soon=expiring,
+            last_synced_at=connection.last_synced_at,
+            account_count=account_count,
+        )
+
+    def list(self, session: Session, user: User) -> list[ConnectionRead]:
+        return self._views(session, user)
+
+    def get(self, session: Session, user: User, connection_id: uuid.UUID) -> ConnectionRead:
+        views = self._views(session, user, connection_id)
+        if not views:
+            raise ConnectionNotFoundError("There is no such connection.")
+        return views[0]
+
+    def _own(self, session: Session, user: User, connection_id: uuid.UUID) -> Connection:
+        connection = session.scalar(
+            select(Connection).where(Connection.id == connection_id, Connection.user_id == user.id)
+        )
+        if connection is None:
+            raise ConnectionNotFoundError("There is no such connection.")
+        return connection
+
+    # -- changing ---------------------------------------------------------------------------------------------------
+    def create(
+        self, session: Session, client: GoCardlessClient, user: User, *, institution_id: str, friendly_name: str | None
+    ) -> tuple[ConnectionRead, str]:
+        institution = institution_service.get_or_fetch(session, client, institution_id)
+        connection = Connection(
+            user_id=user.id,
+            institution_id=institution.id,
+            friendly_name=(friendly_name or "").strip() or None,
+            status=ConnectionStatus.pending,
+        )
+        session.add(connection)
+        session.flush()
+        link = self._start_consent(session, client, connection, institution, make_current=True)
+        log.info("connection created", extra={"connection_id": str(connection.id), "user_id": str(user.id)})
+        return self.get(session, user, connection.id), link
+
+    def update(
+        self, session: Session, user: User, connection_id: uuid.UUID, *, friendly_name: str | None
+    ) -> ConnectionRead:
+        connection = self._own(session, user, connection_id)
+        connection.friendly_name = (friendly_name or "").strip() or None
+        session.flush()
+        return self.get(session, user, connection_id)
+
+    def delete(self, session: Session, client: GoCardlessClient, user: User, connection_id: uuid.UUID) -> None:
+        """Delete the requisitions at GoCardless (which deletes their agreements), then everything here."""
+        connection = self._own(session, user, connection_id)
+        requisition_ids = session.scalars(
+            select(GcRequisition.id).where(GcRequisition.connection_id == connection.id)
+        ).all()
+        for requisition_id in requisition_ids:
+            try:
+                client.delete_requisition(requisition_id)
+            except gc.NotFoundError:
+                pass  # already gone at GoCardless
+            except gc.GoCardlessError as exc:
+                if requisition_id == connection.requisition_id:
+                    raise upstream_error(exc) from exc
+                log.warning(
+                    "old requisition not deleted at GoCardless",
+                    extra={"connection_id": str(connection.id), "requisition_id": requisition_id},
+                )
+        session.execute(delete(Connection).where(Connection.id == connection.id))
+        log.info("connection deleted", extra={"connection_id": str(connection.id), "user_id": str(user.id)})
+
+    def reauthorise(
+        self, session: Session, client: GoCardlessClient, user: User, connection_id: uuid.UUID
+    ) -> tuple[ConnectionRead, str]:
+        """A new agreement and requisition for an expired or expiring connection. The current requisition
+        stays current until the user consents, so a refusal at the bank leaves the connection as it was."""
+        view = self.get(session, user, connection_id)
+        if view.status in (ConnectionStatus.pending,) or (
+            view.status is ConnectionStatus.active and not view.expiring_soon
+        ):
+            raise ConnectionNotReauthorisableError(
+                "This connection does not need re-authorising yet"
+                if view.status is ConnectionStatus.active
+                else "This connection is still waiting for the bank's consent."
+            )
+        connection = self._own(session, user, connection_id)
+        institution = institution_service.get_or_fetch(session, client, connection.institution_id)
+        link = self._start_consent(session, client, connection, institution, make_current=False)
+        log.info("connection re-authorisation started", extra={"connection_id": str(connection.id)})
+        return self.get(session, user, connection_id), link
+
+    def _start_consent(
+        self,
+        session: Session,
+        client: GoCardlessClient,
+        connection: Connection,
+        institution: Institution,
+        *,
+        make_current: bool,
+    ) -> str:
+        history = institution.transaction_total_days or DEFAULT_DAYS
+        access = institution.max_access_valid_for_days or DEFAULT_DAYS
+        try:
+            try:
+                agreement = client.create_agreement(
+                    institution_id=institution.id,
+                    max_historical_days=history,
+                    access_valid_for_days=access,
+                    access_scope=SCOPES,
+                )
+            except gc.InvalidRequestError:
+                # The bank's announced maxima are hints; fall back to GoCardless's defaults.
+                agreement = client.create_agreement(
+                    institution_id=institution.id,
+                    max_historical_days=min(history, DEFAULT_DAYS),
+                    access_valid_for_days=min(access, DEFAULT_DAYS),
+                    access_scope=SCOPES,
+                )
+        except gc.GoCardlessError as exc:
+            raise upstream_error(exc) from exc
+        try:
+            requisition = client.create_requisition(
+                redirect=callback_url(),
+                institution_id=institution.id,
+                reference=secrets.token_urlsafe(32),
+                agreement_id=agreement.id,
+            )
+        except gc.GoCardlessError as exc:
+            try:
+                client.delete_agreement(agreement.id)
+            except gc.GoCardlessError:
+                log.warning("orphan agreement left at GoCardless", extra={"agreement_id": agreement.id})
+            raise upstream_error(exc) from exc
+        raw.store_agreement(session, agreement, connection.id)
+        raw.store_requisition(session, requisition, connection.id)
+        if make_current:
+            connection.requisition_id = requisition.id
+        session.flush()
+        return str(requisition.link)
+
+    # -- the bank callback ------------------------------------------------------------------------------------------
+    def complete_callback(
+        self, session: Session, client: GoCardlessClient, *, reference: str, bank_error: str | None
+    ) -> CallbackResult:
+        """The bank sent the user back. The reference is the capability and is used once; a GoCardless failure
+        leaves it unused, so reloading the page tries again."""
+        stored = session.scalar(select(GcRequisition).where(GcRequisition.reference == reference).with_for_update())
+        if stored is None or stored.connection_id is None:
+            return CallbackResult("error", None, "unknown_reference")
+        connection = session.get(Connection, stored.connection_id)
+        if connection is None:
+            return CallbackResult("error", None, "unknown_reference")
+        if stored.callback_completed_at is not None:
+            return CallbackResult("error", connection.id, "already_used")
+        context = {"connection_id": str(connection.id), "requisition_id": stored.id}
+        try:
+            requisition = client.get_requisition(stored.id)
+            agreement = client.get_agreement(requisition.agreement) if requisition.agreement else None
+            # Metadata (IBAN, status) lets re-authorised accounts find their old selves; it spends no daily quota.
+            metadata = {account_id: client.get_account(account_id) for account_id in requisition.accounts}
+        except gc.GoCardlessError as exc:
+            log.warning("callback could not reach GoCardless", extra={**context, "error": type(exc).__name__})
+            return CallbackResult("error", connection.id, "gocardless_unavailable")
+        if agreement is not None:
+            raw.store_agreement(session, agreement, connection.id)
+        raw.store_requisition(session, requisition, connection.id)
+        for account_id, account in metadata.items():
+            raw.store_account_payloads(session, account_id, metadata=account.payload)
+        linked = requisition.status == "LN"
+        if (
+            linked
+            or connection.requisition_id in (None, requisition.id)
+            or connection.status is ConnectionStatus.pending
+        ):
+            connection.requisition_id = requisition.id
+        stored.callback_completed_at = datetime.now(UTC)
+        session.flush()
+        derive_accounts(session, [connection.id])
+        derive_connections(session, [connection.id])
+        session.flush()
+        if not linked:
+            log.info("consent refused at the bank", extra={**context, "bank_error": bank_error})
+            return CallbackResult("rejected", connection.id, bank_error or "consent_refused")
+        log.info("connection linked", extra={**context, "accounts": len(requisition.accounts)})
+        job_id = run_after_link(session, connection.user_id, connection.id)
+        return CallbackResult("active", connection.id, None, job_id)
+
+
+connection = ConnectionService()
