@@ -37,6 +37,9 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session
 
+    from src.models import User
+    from src.providers.gocardless.client import GoCardlessClient
+
 _state: dict[str, database.TestDatabases] = {}
 
 
@@ -150,3 +153,42 @@ def pipeline_database(isolated_database_url: str, monkeypatch: pytest.MonkeyPatc
         yield get_engine()
     finally:
         dispose_engine()
+
+
+@pytest.fixture
+def gocardless(sandbox: SandboxControl) -> Iterator["GoCardlessClient"]:
+    """A GoCardless client talking to the sandbox, its token kept in memory (outside the test's transaction)."""
+    from src.providers.gocardless.client import GoCardlessClient
+    from src.providers.gocardless.tokens import InMemoryTokenStore
+
+    with GoCardlessClient(
+        base_url=sandbox.base_url,
+        secret_id=sandbox.secret_id,
+        secret_key=sandbox.secret_key,
+        token_store=InMemoryTokenStore(),
+        sleep=lambda _: None,
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def api(api_client: "TestClient", gocardless: "GoCardlessClient") -> "TestClient":
+    """`api_client` whose GoCardless calls go to the sandbox."""
+    from src.api.gocardless import get_gocardless
+
+    api_client.app.dependency_overrides[get_gocardless] = lambda: gocardless  # type: ignore[attr-defined]
+    return api_client
+
+
+@pytest.fixture
+def user(db_session: "Session") -> "User":
+    from tests.factories import create_user_with_password
+
+    return create_user_with_password(db_session)
+
+
+@pytest.fixture
+def headers(user: "User") -> dict[str, str]:
+    from tests.factories import auth_headers
+
+    return auth_headers(user)

@@ -1,18 +1,20 @@
 """The FastAPI application: routers, the error handler and the lifespan that disposes the pool."""
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from src.api.access_log import AccessLogMiddleware
-from src.api.errors import register_error_handlers
+from src.api.errors import ErrorResponse, register_error_handlers
 from src.api.health import router as health_router
 from src.auth.endpoints import router as auth_router
 from src.connections.endpoints import router as connections_router
-from src.institutions.endpoints import router as institutions_router
 from src.db import dispose_engine
+from src.institutions.endpoints import router as institutions_router
 from src.logging_setup import configure_logging
 
 
@@ -26,6 +28,28 @@ def _operation_id(route: APIRoute) -> str:
 async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
     yield
     dispose_engine()
+
+
+def _envelope_for_validation_errors(app: FastAPI) -> None:
+    """Document 422s with the error envelope the handler really sends, not FastAPI's default shape."""
+    default_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = default_openapi()
+        text = json.dumps(document).replace(
+            '"#/components/schemas/HTTPValidationError"', '"#/components/schemas/ErrorResponse"'
+        )
+        document = json.loads(text)
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+        schemas.setdefault("ErrorResponse", ErrorResponse.model_json_schema())
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app() -> FastAPI:
@@ -43,6 +67,7 @@ def create_app() -> FastAPI:
     app.include_router(auth_router)
     app.include_router(institutions_router)
     app.include_router(connections_router)
+    _envelope_for_validation_errors(app)
     return app
 
 

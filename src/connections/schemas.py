@@ -11,7 +11,9 @@ from src.models.enums import ConnectionStatus
 
 
 class ConnectionCreate(Schema):
-    institution_id: str = Field(min_length=1, max_length=128, examples=["SANDBOXFINANCE_SFIN0000"])
+    institution_id: str = Field(
+        min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.\-]+$", examples=["SANDBOXFINANCE_SFIN0000"]
+    )
     friendly_name: str | None = Field(default=None, max_length=100, examples=["Everyday bank"])
 
 

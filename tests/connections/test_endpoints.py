@@ -52,7 +52,8 @@ class TestInstitutions:
         first = api.get("/api/institutions", params={"country": "gb"}, headers=headers)
         assert first.status_code == 200
         ids = [item["id"] for item in first.json()["items"]]
-        assert SANDBOX_BANK in ids and "THISTLE_THSTGB2L" in ids
+        assert SANDBOX_BANK in ids
+        assert "THISTLE_THSTGB2L" in ids
         again = api.get("/api/institutions", params={"country": "GB", "q": "thistle"}, headers=headers)
         assert [item["id"] for item in again.json()["items"]] == ["THISTLE_THSTGB2L"]
         assert sandbox.counters()["endpoints"]["GET /api/v2/institutions/"] == 1

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -107,7 +108,7 @@ class GoCardlessClient:
         return [Institution.from_payload(item, limits) for item in body]
 
     def get_institution(self, institution_id: str) -> Institution:
-        body, limits = self._send("GET", f"/institutions/{institution_id}/")
+        body, limits = self._send("GET", f"/institutions/{_segment(institution_id)}/")
         return Institution.from_payload(body, limits)
 
     # -- agreements -----------------------------------------------------------------------------------------------
@@ -129,11 +130,11 @@ class GoCardlessClient:
         return Agreement.from_payload(body, limits)
 
     def get_agreement(self, agreement_id: str) -> Agreement:
-        body, limits = self._send("GET", f"/agreements/enduser/{agreement_id}/")
+        body, limits = self._send("GET", f"/agreements/enduser/{_segment(agreement_id)}/")
         return Agreement.from_payload(body, limits)
 
     def delete_agreement(self, agreement_id: str) -> None:
-        self._send("DELETE", f"/agreements/enduser/{agreement_id}/")
+        self._send("DELETE", f"/agreements/enduser/{_segment(agreement_id)}/")
 
     # -- requisitions ---------------------------------------------------------------------------------------------
     def create_requisition(
@@ -164,7 +165,7 @@ class GoCardlessClient:
         return Requisition.from_payload(body, limits)
 
     def get_requisition(self, requisition_id: str) -> Requisition:
-        body, limits = self._send("GET", f"/requisitions/{requisition_id}/")
+        body, limits = self._send("GET", f"/requisitions/{_segment(requisition_id)}/")
         return Requisition.from_payload(body, limits)
 
     def list_requisitions(self, *, limit: int = 100, offset: int = 0) -> RequisitionPage:
@@ -187,19 +188,19 @@ class GoCardlessClient:
 
     def delete_requisition(self, requisition_id: str) -> None:
         """Deletes the requisition and its end-user agreement(s) at GoCardless."""
-        self._send("DELETE", f"/requisitions/{requisition_id}/")
+        self._send("DELETE", f"/requisitions/{_segment(requisition_id)}/")
 
     # -- accounts -------------------------------------------------------------------------------------------------
     def get_account(self, account_id: str) -> AccountMetadata:
-        body, limits = self._send("GET", f"/accounts/{account_id}/")
+        body, limits = self._send("GET", f"/accounts/{_segment(account_id)}/")
         return AccountMetadata.from_payload(body, limits)
 
     def get_account_details(self, account_id: str) -> AccountDetails:
-        body, limits = self._send("GET", f"/accounts/{account_id}/details/")
+        body, limits = self._send("GET", f"/accounts/{_segment(account_id)}/details/")
         return AccountDetails.from_payload(body, limits)
 
     def get_account_balances(self, account_id: str) -> AccountBalances:
-        body, limits = self._send("GET", f"/accounts/{account_id}/balances/")
+        body, limits = self._send("GET", f"/accounts/{_segment(account_id)}/balances/")
         return AccountBalances.from_payload(body, limits)
 
     def get_account_transactions(
@@ -210,7 +211,7 @@ class GoCardlessClient:
             params["date_from"] = date_from.isoformat()
         if date_to is not None:
             params["date_to"] = date_to.isoformat()
-        body, limits = self._send("GET", f"/accounts/{account_id}/transactions/", params=params or None)
+        body, limits = self._send("GET", f"/accounts/{_segment(account_id)}/transactions/", params=params or None)
         return AccountTransactions.from_payload(body, limits)
 
     # -- transport ------------------------------------------------------------------------------------------------
@@ -289,6 +290,11 @@ class GoCardlessClient:
         if self._jitter is not None:
             return backoff_seconds(attempt, retry_after=seconds, jitter=self._jitter)
         return backoff_seconds(attempt, retry_after=seconds)
+
+
+def _segment(value: str) -> str:
+    """An id as one URL path segment: whatever it holds, it cannot change the path."""
+    return quote(str(value), safe="")
 
 
 def _json(response: httpx.Response) -> Any:
