@@ -4,7 +4,7 @@ ratio the target is about. `python -m bench --quick` runs a smaller scale for a 
 import argparse
 import logging
 
-from bench import extraction, sync_transactions
+from bench import extraction, sync_transactions, transactions_listing
 from bench._database import fresh_database
 
 
@@ -39,6 +39,33 @@ def main() -> None:
     _line(
         "pool of 1 ÷ pooled", f"{extract['speedup']:.1f}×", f"(most requests in flight: {extract['max_in_flight']:.0f})"
     )
+
+    _listing(quick=args.quick)
+
+
+def _listing(*, quick: bool) -> None:
+    accounts, rows, requests = (10, 100_000, 100) if quick else (100, 1_000_000, 200)
+    print(
+        f"transactions listing: one user, {accounts} accounts, {rows:,} transactions; the service call, 50 rows a "
+        f"page, p50 · p95 of {requests} calls (extra searches: 50)"
+    )
+    listing = transactions_listing.run(fresh_database(), accounts=accounts, transactions=rows, requests=requests)
+    _line("setup (COPY, link superseded, VACUUM ANALYZE)", f"{listing['load_s']:.1f} s")
+    for position, (key, label) in enumerate(transactions_listing.SHAPES):
+        if f"{key}.words" in listing:
+            label = f"{label} '{listing[f'{key}.words']}' ({int(listing[f'{key}.matches']):,} rows)"
+        for depth in (0, transactions_listing.DEPTH):
+            if f"{key}.{depth}.p95" not in listing:
+                if depth == 0 or position < 4:
+                    _line(f"{label}, {depth:,} deep", "n/a", "(not that many rows)")
+                continue
+            p50, p95 = float(listing[f"{key}.{depth}.p50"]), float(listing[f"{key}.{depth}.p95"])
+            where = "first page" if depth == 0 else f"{depth:,} deep"
+            verdict = ""
+            if position < 4:
+                met = p95 < transactions_listing.TARGET_MS
+                verdict = f"target p95 < {transactions_listing.TARGET_MS:.0f} ms: {'met' if met else 'MISSED'}"
+            _line(f"{label}, {where}", f"{p50:5.1f} · {p95:5.1f} ms", verdict)
 
 
 if __name__ == "__main__":

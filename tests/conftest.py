@@ -114,6 +114,12 @@ def api_client(db_session: "Session") -> Iterator["TestClient"]:
 
 
 @pytest.fixture
+def client(api_client: "TestClient") -> "TestClient":
+    """The name the accounts and transactions tests use for `api_client`."""
+    return api_client
+
+
+@pytest.fixture
 def isolated_database_url(test_databases: database.TestDatabases) -> Iterator[str]:
     url = test_databases.clone()
     try:
@@ -192,3 +198,35 @@ def headers(user: "User") -> dict[str, str]:
     from tests.factories import auth_headers
 
     return auth_headers(user)
+
+
+if TYPE_CHECKING:
+    from tests.harness.dagster import LiveDagster
+
+
+@pytest.fixture(scope="session")
+def dagster(
+    test_databases: database.TestDatabases, sandbox_server: SandboxServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator["LiveDagster"]:
+    """A live Dagster (webserver + daemon, deploy/dagster.dev.yaml) shared by the session, on a database of its
+    own and the session's sandbox. Started on first use; under CI=true a failure to start fails, never skips."""
+    from tests.harness.dagster import LiveDagster
+
+    database_url = test_databases.clone("dagster")
+    server = LiveDagster(
+        tmp_path_factory.mktemp("dagster"),
+        env={"DATABASE_URL": database_url, "GOCARDLESS_BASE_URL": sandbox_server.base_url},
+    )
+    try:
+        server.start()
+    except Exception as exc:
+        server.close()
+        test_databases.drop(database_url)
+        if os.environ.get("CI", "").lower() == "true":
+            raise
+        pytest.skip(f"Dagster did not start: {exc}")
+    try:
+        yield server
+    finally:
+        server.close()
+        test_databases.drop(database_url)

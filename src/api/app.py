@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from src.accounts.endpoints import router as accounts_router
 from src.api.access_log import AccessLogMiddleware
 from src.api.errors import ErrorResponse, register_error_handlers
 from src.api.health import router as health_router
@@ -15,7 +16,10 @@ from src.auth.endpoints import router as auth_router
 from src.connections.endpoints import router as connections_router
 from src.db import dispose_engine
 from src.institutions.endpoints import router as institutions_router
+from src.jobs import hooks as job_hooks
+from src.jobs.endpoints import router as jobs_router
 from src.logging_setup import configure_logging
+from src.transactions.endpoints import router as transactions_router
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -36,12 +40,12 @@ def _envelope_for_validation_errors(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
-            return app.openapi_schema
-        document = default_openapi()
-        text = json.dumps(document).replace(
+            cached: dict[str, Any] = app.openapi_schema
+            return cached
+        text = json.dumps(default_openapi()).replace(
             '"#/components/schemas/HTTPValidationError"', '"#/components/schemas/ErrorResponse"'
         )
-        document = json.loads(text)
+        document: dict[str, Any] = json.loads(text)
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
         schemas.pop("HTTPValidationError", None)
         schemas.pop("ValidationError", None)
@@ -67,6 +71,10 @@ def create_app() -> FastAPI:
     app.include_router(auth_router)
     app.include_router(institutions_router)
     app.include_router(connections_router)
+    app.include_router(accounts_router)
+    app.include_router(transactions_router)
+    app.include_router(jobs_router)
+    job_hooks.install()
     _envelope_for_validation_errors(app)
     return app
 

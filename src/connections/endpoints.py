@@ -71,7 +71,7 @@ def connection_callback(
 @router.get("", response_model=Page[ConnectionRead], responses=error_responses(401))
 def list_connections(session: SessionDep, user: CurrentUser) -> Page[ConnectionRead]:
     """The caller's connections, newest first."""
-    return Page[ConnectionRead](items=connection_service.list(session, user), next_cursor=None)
+    return Page[ConnectionRead](items=connection_service.list_for(session, user), next_cursor=None)
 
 
 @router.get("/{connection_id}", response_model=ConnectionRead, responses=error_responses(401, 404))

@@ -96,7 +96,7 @@ class ConnectionService:
             account_count=account_count,
         )
 
-    def list(self, session: Session, user: User) -> list[ConnectionRead]:
+    def list_for(self, session: Session, user: User) -> list[ConnectionRead]:
         return self._views(session, user)
 
     def get(self, session: Session, user: User, connection_id: uuid.UUID) -> ConnectionRead:
@@ -267,7 +267,7 @@ class ConnectionService:
         session.flush()
         derive_accounts(session, [connection.id])
         derive_connections(session, [connection.id])
-        session.flush()
+        session.expire(connection)  # the derivations wrote it with SQL: reload before anyone reads it
         if not linked:
             log.info("consent refused at the bank", extra={**context, "bank_error": bank_error})
             return CallbackResult("rejected", connection.id, bank_error or "consent_refused")

@@ -53,7 +53,7 @@ class InstitutionService:
     ) -> list[Institution]:
         country = country.upper()
         self.ensure_country(session, client, country)
-        statement = select(Institution).where(Institution.countries.any(country))
+        statement = select(Institution).where(Institution.countries.contains([country]))
         if query:
             escaped = query.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             statement = statement.where(Institution.name.ilike(f"%{escaped}%") | Institution.id.ilike(f"%{escaped}%"))

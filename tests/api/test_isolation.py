@@ -8,7 +8,8 @@ import re
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from src.models import User
+from src.models import Job, User
+from src.models.enums import JobEntityType, JobStatus, JobType
 from tests.factories import (
     auth_headers,
     create_account,
@@ -24,10 +25,20 @@ def test_a_second_users_ids_answer_404_everywhere(api: TestClient, db_session: S
     connection = create_connection(db_session, user=user)
     account = create_account(db_session, connection=connection)
     transaction = create_transaction(db_session, account=account)
+    job = Job(
+        user_id=user.id,
+        job_type=JobType.sync,
+        entity_type=JobEntityType.connection,
+        entity_id=connection.id,
+        status=JobStatus.completed,
+    )
+    db_session.add(job)
+    db_session.flush()
     owned: dict[str, object] = {
         "connection_id": connection.id,
         "account_id": account.id,
         "transaction_id": transaction.id,
+        "job_id": job.id,
     }
     stranger = auth_headers(create_user_with_password(db_session))
     assert api.get(f"/api/connections/{connection.id}", headers=auth_headers(user)).status_code == 200

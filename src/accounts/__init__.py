@@ -1,0 +1,1 @@
+"""Accounts: a user's bank accounts, their current balance, daily balance history and display settings."""

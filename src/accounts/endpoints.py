@@ -1,0 +1,62 @@
+"""Accounts: list, read, rename or hide, and the daily balance history."""
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from src.accounts.schemas import AccountRead, AccountUpdate, BalanceSnapshotRead
+from src.accounts.service import account as account_service
+from src.api.deps import SessionDep
+from src.api.errors import error_responses
+from src.api.pagination import MAX_LIMIT
+from src.api.schemas import Page
+from src.auth.dependencies import CurrentUser
+
+router = APIRouter(prefix="/api/accounts", tags=["accounts"])
+
+
+@router.get("", response_model=Page[AccountRead], responses=error_responses(401, 404))
+def list_accounts(
+    session: SessionDep,
+    user: CurrentUser,
+    connection_id: Annotated[uuid.UUID | None, Query(description="Only this connection's accounts.")] = None,
+) -> Page[AccountRead]:
+    """The caller's accounts, hidden ones included (`hidden` says so), with IBANs masked.
+    A user has few accounts, so they come in one page (`next_cursor` is null)."""
+    accounts = account_service.list(session, user, connection_id=connection_id)
+    return Page(items=[AccountRead.from_account(a, full_iban=False) for a in accounts], next_cursor=None)
+
+
+@router.get("/{account_id}", response_model=AccountRead, responses=error_responses(401, 404))
+def get_account(account_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> AccountRead:
+    """One account, with its full IBAN."""
+    return AccountRead.from_account(account_service.get(session, user, account_id), full_iban=True)
+
+
+@router.patch("/{account_id}", response_model=AccountRead, responses=error_responses(401, 404))
+def update_account(account_id: uuid.UUID, body: AccountUpdate, session: SessionDep, user: CurrentUser) -> AccountRead:
+    """Change the user's own settings for an account: only the fields sent change."""
+    account = account_service.update(session, user, account_id, body)
+    return AccountRead.from_account(account, full_iban=True)
+
+
+@router.get(
+    "/{account_id}/balances", response_model=Page[BalanceSnapshotRead], responses=error_responses(400, 401, 404)
+)
+def list_account_balances(
+    account_id: uuid.UUID,
+    session: SessionDep,
+    user: CurrentUser,
+    date_from: Annotated[date | None, Query(alias="from", description="First day, inclusive.")] = None,
+    date_to: Annotated[date | None, Query(alias="to", description="Last day, inclusive.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = MAX_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page.")] = None,
+) -> Page[BalanceSnapshotRead]:
+    """The account's daily balances in range, oldest first. Days the bank reported no balance for are absent
+    (not filled in). `from` after `to` answers 400 `invalid_date_range`."""
+    page = account_service.balances(
+        session, user, account_id, date_from=date_from, date_to=date_to, limit=limit, cursor=cursor
+    )
+    return Page(items=[BalanceSnapshotRead.from_snapshot(s) for s in page.items], next_cursor=page.next_cursor)

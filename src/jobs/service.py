@@ -1,0 +1,373 @@
+"""Sync jobs: what "Sync now" creates, launched as Dagster runs and refreshed lazily when someone looks.
+
+- One unfinished sync job per connection: the partial unique index is the guard (INSERT … ON CONFLICT DO NOTHING),
+  so concurrent clicks share one job and one run, across API processes too.
+- A read asks Dagster at most once per job per second however many clients poll: the row's `status_checked_at`
+  is claimed with a conditional UPDATE; whoever loses the claim reads the stored state.
+- Dagster being down is a state: the job stays `pending` with a message and every later read or click tries to
+  launch it again, for JOB_LAUNCH_WINDOW_MINUTES; then it fails ("could not reach the sync engine").
+"""
+
+import logging
+import math
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from src.errors import AppError, ConflictError, NotFoundError, ServiceUnavailableError
+from src.jobs.schemas import JobRead, Outcome, Progress
+from src.models import Account, Connection, Job, SyncOutcome, User
+from src.models.enums import UNFINISHED_JOB_STATUSES, ConnectionStatus, JobEntityType, JobStatus, JobType
+from src.providers.dagster.client import (
+    DagsterClient,
+    Launched,
+    NotFound,
+    Rejected,
+    RunState,
+    Terminated,
+    Unreachable,
+)
+from src.settings import settings
+
+log = logging.getLogger(__name__)
+
+CONNECTION_JOB = "gocardless_connection_sync_job"
+POLL_INTERVAL = timedelta(seconds=1)
+UNREACHABLE_MESSAGE = "The sync engine is not answering yet; finsync keeps trying to start this sync."
+GAVE_UP_MESSAGE = "could not reach the sync engine"
+FORGOTTEN_MESSAGE = "The sync engine no longer knows this run; please start the sync again."
+
+DAGSTER_STATUS = {
+    "QUEUED": JobStatus.running,
+    "NOT_STARTED": JobStatus.running,
+    "MANAGED": JobStatus.running,
+    "STARTING": JobStatus.running,
+    "STARTED": JobStatus.running,
+    "CANCELING": JobStatus.running,
+    "SUCCESS": JobStatus.completed,
+    "FAILURE": JobStatus.failed,
+    "CANCELED": JobStatus.canceled,
+}
+FINISHED = (JobStatus.completed, JobStatus.failed, JobStatus.canceled)
+
+
+class JobNotFoundError(NotFoundError):
+    code = "job_not_found"
+
+
+class ConnectionNotFoundForSyncError(NotFoundError):
+    code = "connection_not_found"
+
+
+class ConnectionNotSyncableError(ConflictError):
+    code = "connection_not_active"
+
+
+class JobFinishedError(ConflictError):
+    code = "job_finished"
+
+
+class RateLimitedError(AppError):
+    status_code = 429
+    code = "rate_limited"
+
+
+class SyncEngineUnavailableError(ServiceUnavailableError):
+    code = "sync_engine_unavailable"
+
+
+class JobService:
+    # -- starting -------------------------------------------------------------------------------------------------
+    def start_sync(
+        self, session: Session, dagster: DagsterClient, user_id: uuid.UUID, connection_id: uuid.UUID
+    ) -> tuple[Job, bool]:
+        """(job, created). An unfinished job for the connection is returned as it is (launched if it was not)."""
+        connection = session.scalar(
+            select(Connection).where(Connection.id == connection_id, Connection.user_id == user_id)
+        )
+        if connection is None:
+            raise ConnectionNotFoundForSyncError("There is no such connection.")
+        if connection.status is not ConnectionStatus.active:
+            raise ConnectionNotSyncableError(
+                f"This connection is {connection.status.value}; only an active connection can be synced."
+            )
+        retry_at = self.rate_limited_until(session, connection.id)
+        if retry_at is not None:
+            seconds = max(1, math.ceil((retry_at - datetime.now(UTC)).total_seconds()))
+            raise RateLimitedError(
+                f"The bank allows no more syncs of this connection until {retry_at.isoformat()}.",
+                headers={"Retry-After": str(seconds)},
+                extra={"retry_at": retry_at.isoformat()},
+            )
+        inserted = session.execute(
+            insert(Job)
+            .values(
+                id=uuid.uuid4(),
+                user_id=user_id,
+                job_type=JobType.sync,
+                entity_type=JobEntityType.connection,
+                entity_id=connection.id,
+                status=JobStatus.pending,
+            )
+            .on_conflict_do_nothing(
+                index_elements=[Job.job_type, Job.entity_type, Job.entity_id],
+                index_where=Job.status.in_(UNFINISHED_JOB_STATUSES),
+            )
+            .returning(Job.id)
+        ).scalar_one_or_none()
+        if inserted is None:
+            existing = session.scalar(
+                select(Job).where(
+                    Job.job_type == JobType.sync,
+                    Job.entity_type == JobEntityType.connection,
+                    Job.entity_id == connection.id,
+                    Job.status.in_(UNFINISHED_JOB_STATUSES),
+                )
+            )
+            if existing is not None:
+                self.refresh(session, dagster, existing)
+                return existing, False
+            raise SyncEngineUnavailableError("Please try again.")  # pragma: no cover - finished between two statements
+        job = session.get(Job, inserted)
+        assert job is not None
+        self._launch(session, dagster, job)
+        log.info("sync job created", extra={"job_id": str(job.id), "connection_id": str(connection.id)})
+        return job, True
+
+    def rate_limited_until(self, session: Session, connection_id: uuid.UUID) -> datetime | None:
+        """The earliest reset when every account of the connection has no transactions call left, else None."""
+        row = session.execute(
+            text(
+                """
+                SELECT count(*) AS total,
+                       count(*) FILTER (WHERE l.remaining = 0 AND l.reset_at > now()) AS blocked,
+                       min(l.reset_at) FILTER (WHERE l.remaining = 0 AND l.reset_at > now()) AS earliest
+                FROM accounts a
+                JOIN gc_accounts ga ON ga.id = a.provider_id
+                LEFT JOIN gc_account_limits l ON l.gc_account_id = ga.id AND l.scope = 'transactions'
+                WHERE a.connection_id = :connection_id AND ga.access_state = 'ok'
+                """
+            ),
+            {"connection_id": connection_id},
+        ).one()
+        if row.total and row.blocked == row.total:
+            earliest: datetime = row.earliest
+            return earliest
+        return None
+
+    def _launch(self, session: Session, dagster: DagsterClient, job: Job) -> None:
+        now = datetime.now(UTC)
+        window = timedelta(minutes=settings.job_launch_window_minutes)
+        job.launch_attempts += 1
+        # The documented form: the client expands "*" into the job's ops and tags the run with the connection,
+        # so that Dagster never runs two syncs of one connection at once.
+        result = dagster.launch(CONNECTION_JOB, {"ops": {"*": {"config": {"connection_id": str(job.entity_id)}}}})
+        context = {"job_id": str(job.id), "connection_id": str(job.entity_id), "attempt": job.launch_attempts}
+        if isinstance(result, Launched):
+            job.dagster_run_id = result.run_id
+            job.status = JobStatus.running
+            job.error_message = None
+            log.info("sync run launched", extra={**context, "run_id": result.run_id})
+        elif isinstance(result, Rejected):
+            job.status = JobStatus.failed
+            job.error_message = f"The sync engine refused to start the sync: {result.reason}"
+            job.completed_at = now
+            log.error("sync run refused", extra={**context, "reason": result.reason})
+        elif now - job.created_at >= window:
+            self._give_up(job, now)
+        else:
+            job.error_message = UNREACHABLE_MESSAGE
+            log.warning("sync engine unreachable", extra={**context, "reason": result.reason})
+        job.status_checked_at = now
+        session.flush()
+
+    @staticmethod
+    def _give_up(job: Job, now: datetime) -> None:
+        job.status = JobStatus.failed
+        job.error_message = GAVE_UP_MESSAGE
+        job.completed_at = now
+        log.error("sync job gave up launching", extra={"job_id": str(job.id), "attempts": job.launch_attempts})
+
+    # -- refreshing -----------------------------------------------------------------------------------------------
+    def _claim(self, session: Session, job_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+        """Claim the right to ask Dagster about these jobs now (at most once a second per job, across processes)."""
+        if not job_ids:
+            return []
+        claimed = session.execute(
+            update(Job)
+            .where(
+                Job.id.in_(job_ids),
+                Job.status.in_(UNFINISHED_JOB_STATUSES),
+                (Job.status_checked_at.is_(None)) | (Job.status_checked_at <= func.clock_timestamp() - POLL_INTERVAL),
+            )
+            .values(status_checked_at=func.clock_timestamp())
+            .returning(Job.id)
+            .execution_options(synchronize_session=False)
+        ).scalars()
+        return list(claimed)
+
+    def refresh(self, session: Session, dagster: DagsterClient, job: Job) -> None:
+        if job.status in FINISHED or not self._claim(session, [job.id]):
+            return
+        session.refresh(job)
+        if job.dagster_run_id is None:
+            self._relaunch_or_give_up(session, dagster, job)
+            return
+        result = dagster.run(job.dagster_run_id)
+        if not isinstance(result, Unreachable):
+            self._apply(job, result)
+        session.flush()
+
+    def refresh_many(self, session: Session, dagster: DagsterClient, jobs: list[Job]) -> None:
+        claimed = set(self._claim(session, [j.id for j in jobs if j.status not in FINISHED]))
+        if not claimed:
+            return
+        chosen = [job for job in jobs if job.id in claimed]
+        for job in chosen:
+            session.refresh(job)
+        for job in [j for j in chosen if j.dagster_run_id is None]:
+            self._relaunch_or_give_up(session, dagster, job)
+        running = {job.dagster_run_id: job for job in chosen if job.dagster_run_id is not None}
+        if running:
+            results = dagster.runs(list(running))
+            if not isinstance(results, Unreachable):
+                for run_id, job in running.items():
+                    self._apply(job, results.get(run_id, NotFound(run_id)))
+        session.flush()
+
+    def _relaunch_or_give_up(self, session: Session, dagster: DagsterClient, job: Job) -> None:
+        if datetime.now(UTC) - job.created_at >= timedelta(minutes=settings.job_launch_window_minutes):
+            self._give_up(job, datetime.now(UTC))
+            session.flush()
+        else:
+            self._launch(session, dagster, job)
+
+    @staticmethod
+    def _apply(job: Job, result: RunState | NotFound) -> None:
+        now = datetime.now(UTC)
+        if isinstance(result, NotFound):
+            job.status = JobStatus.failed
+            job.error_message = FORGOTTEN_MESSAGE
+            job.completed_at = now
+            return
+        job.status = DAGSTER_STATUS.get(result.status, JobStatus.running)
+        job.started_at = result.start_time or job.started_at
+        if result.steps_total:
+            job.progress_done, job.progress_total = result.steps_done, result.steps_total
+        if job.status in FINISHED:
+            job.completed_at = result.end_time or now
+        if job.status is JobStatus.failed:
+            job.error_message = result.failure_message or "The sync failed."
+        elif job.status is JobStatus.canceled:
+            job.error_message = "The sync was canceled."
+
+    # -- reading --------------------------------------------------------------------------------------------------
+    def _own(self, session: Session, user: User, job_id: uuid.UUID) -> Job:
+        job = session.scalar(select(Job).where(Job.id == job_id, Job.user_id == user.id))
+        if job is None:
+            raise JobNotFoundError("There is no such job.")
+        return job
+
+    def get(self, session: Session, dagster: DagsterClient, user: User, job_id: uuid.UUID) -> Job:
+        job = self._own(session, user, job_id)
+        self.refresh(session, dagster, job)
+        return job
+
+    def list_jobs(
+        self,
+        session: Session,
+        dagster: DagsterClient,
+        user: User,
+        *,
+        entity_type: JobEntityType | None,
+        entity_id: uuid.UUID | None,
+        status: JobStatus | None,
+        limit: int,
+    ) -> list[Job]:
+        statement = select(Job).where(Job.user_id == user.id)
+        if entity_type is not None:
+            statement = statement.where(Job.entity_type == entity_type)
+        if entity_id is not None:
+            statement = statement.where(Job.entity_id == entity_id)
+        jobs = list(session.scalars(statement.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)))
+        self.refresh_many(session, dagster, jobs)
+        if status is not None:
+            jobs = [job for job in jobs if job.status is status]
+        return jobs
+
+    def cancel(self, session: Session, dagster: DagsterClient, user: User, job_id: uuid.UUID) -> Job:
+        job = self._own(session, user, job_id)
+        if job.status in FINISHED:
+            raise JobFinishedError(f"This job has already {job.status.value}.")
+        if job.dagster_run_id is None:
+            job.status = JobStatus.canceled
+            job.error_message = "The sync was canceled before it started."
+            job.completed_at = datetime.now(UTC)
+            session.flush()
+            return job
+        result = dagster.terminate(job.dagster_run_id)
+        if isinstance(result, Unreachable):
+            raise SyncEngineUnavailableError(
+                "The sync engine is not answering; the sync could not be canceled.", headers={"Retry-After": "5"}
+            )
+        if isinstance(result, NotFound):
+            self._apply(job, result)
+        elif isinstance(result, Terminated | Rejected):
+            job.error_message = "Canceling…"
+            job.status_checked_at = None  # the next read asks Dagster at once
+        session.flush()
+        log.info("sync job cancel requested", extra={"job_id": str(job.id), "run_id": job.dagster_run_id})
+        return job
+
+    # -- shaping --------------------------------------------------------------------------------------------------
+    def read_models(self, session: Session, jobs: list[Job]) -> list[JobRead]:
+        """Job JSON with each job's per-account outcomes, loaded in one query."""
+        run_ids = [job.dagster_run_id for job in jobs if job.dagster_run_id]
+        outcomes: dict[str, list[Outcome]] = {}
+        if run_ids:
+            rows = session.scalars(
+                select(SyncOutcome)
+                .join(Account, Account.id == SyncOutcome.account_id)
+                .where(SyncOutcome.dagster_run_id.in_(run_ids))
+                .order_by(SyncOutcome.dagster_run_id, Account.created_at, Account.id)
+            )
+            for row in rows:
+                outcomes.setdefault(row.dagster_run_id, []).append(Outcome.model_validate(row))
+        return [self._read(job, outcomes.get(job.dagster_run_id or "", [])) for job in jobs]
+
+    @staticmethod
+    def _read(job: Job, outcomes: list[Outcome]) -> JobRead:
+        progress = None
+        if job.progress_total:
+            progress = Progress(done=job.progress_done or 0, total=job.progress_total)
+        values: dict[str, Any] = {
+            name: getattr(job, name)
+            for name in (
+                "id",
+                "job_type",
+                "status",
+                "entity_type",
+                "entity_id",
+                "created_at",
+                "started_at",
+                "completed_at",
+                "error_message",
+            )
+        }
+        return JobRead(**values, progress=progress, outcomes=outcomes)
+
+    def active_connection_ids(self, session: Session, user: User) -> list[uuid.UUID]:
+        return list(
+            session.scalars(
+                select(Connection.id)
+                .where(and_(Connection.user_id == user.id, Connection.status == ConnectionStatus.active))
+                .order_by(Connection.created_at)
+            )
+        )
+
+
+job = JobService()

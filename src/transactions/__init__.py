@@ -1,0 +1,1 @@
+"""Transactions: the keyset-paginated, filterable, searchable listing across a user's accounts."""

@@ -1,0 +1,369 @@
+"""The page query behind `GET /api/transactions`: which rows, in which order, found how.
+
+Order is `booking_date DESC, id DESC`, and a page starts strictly after the cursor's (booking_date, id).
+
+How a page is found (figures from `python -m bench`: one user, 100 accounts, 1,000,000 rows):
+- Across several accounts, `WHERE account_id IN (…) ORDER BY booking_date DESC, id DESC LIMIT n` has no index
+  in that order (`(account_id, booking_date, id)` leads with the account), so PostgreSQL would read and sort
+  every row. Instead each account is walked down that index from the cursor, and the walks are merged lazily: a
+  UNION ALL of ordered, limited per-account branches under one ORDER BY … LIMIT becomes a Merge Append, which
+  reads about page + accounts rows (divided by the filters' selectivity), however deep the cursor. A LATERAL
+  join with a LIMIT per account reads page × accounts rows instead, and with a 1 % search term 100 × more.
+- A text search has three ways, and `_choose` takes the cheapest by the planner's row estimates (statistics
+  only, no rows read), reckoning with the search's rarest word rather than all words together (words in a
+  search are rarely independent: "card payment"):
+  - a common word: the walk above, the search a filter on the rows walked;
+  - a rare word: the GIN index on `search_vector` hands over every match, and they are sorted (a walk would
+    pass over nearly every row);
+  - in between (around 1 %, where both of those read ~10,000 rows): the GIN index's matches ANDed, as bitmaps,
+    with a recent window of `(account_id, booking_date, id)` sized to hold about two pages of matches, so that
+    only those are fetched; when the window holds less than a page, every match is sorted after all.
+- A page's keys are found first; full rows are read for those `limit` + 1 keys only.
+- Statements are built once per shape (which filters are present, how many accounts) and their values bound:
+  building a hundred-branch statement costs more than running it, and one SQL text per shape lets the driver
+  prepare it (parsed once per connection; planned once too for a plain walk, see `_run`).
+"""
+
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    ColumnClause,
+    ColumnElement,
+    Date,
+    Select,
+    SQLColumnExpression,
+    Subquery,
+    Text,
+    any_,
+    bindparam,
+    false,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+    tuple_,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.orm import Session, load_only
+
+from src.models import Transaction
+from src.models.enums import TransactionStatus
+
+# Costs of a search's ways, in rows fetched and sorted out of the GIN index's matches (about a microsecond each),
+# measured on the benchmark's data: a row walked (index entry, heap row, filter); planning and sending a walk's
+# branch per account; a GIN posting and a B-tree entry read into a bitmap.
+WALKED_ROW_COST = 0.55
+BRANCH_COST = 60.0
+POSTING_COST = 0.08
+WINDOW_ENTRY_COST = 0.02
+# The rarest of the first few words bounds the matches well enough; probing each costs planner time.
+_PROBED_WORDS = 4
+# Rows looked at to measure a many-word search's selectivity (about a millisecond's worth).
+_SAMPLE = 1000
+# A window is sized to hold this many pages of matches, and the density of rows per day taken from this many days.
+_WINDOW_MARGIN = 2
+_RECENT_DAYS = 30
+_BOUNDS = frozenset({"date_from", "date_to", "min_amount", "max_amount"})
+_SIMPLE: ColumnClause[Any] = literal_column("'simple'::regconfig")
+_CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
+_ACCOUNT_IDS = bindparam("account_ids", type_=ARRAY(UUID(as_uuid=True)))
+
+# What the API shows; `search_vector` and the bank's other ids stay in the database.
+_COLUMNS = (
+    Transaction.id,
+    Transaction.account_id,
+    Transaction.status,
+    Transaction.booking_date,
+    Transaction.value_date,
+    Transaction.date_is_estimated,
+    Transaction.amount,
+    Transaction.currency,
+    Transaction.description,
+    Transaction.counterparty_name,
+    Transaction.counterparty_account,
+    Transaction.transaction_id,
+    Transaction.booked_as_id,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PageQuery:
+    """One page's worth of filters, on accounts already known to be the caller's."""
+
+    account_ids: Sequence[uuid.UUID]
+    statuses: frozenset[TransactionStatus]
+    include_superseded: bool = False
+    date_from: date | None = None
+    date_to: date | None = None
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+    q: str | None = None
+    after: tuple[date, int] | None = None  # (booking_date, id) of the previous page's last row
+    limit: int
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """Everything that changes the SQL of a page query; values travel as bind parameters."""
+
+    walk: bool  # merged per-account walks, else one filtered and sorted query
+    accounts: int  # branches of a walk (0 otherwise: the ids are one array parameter)
+    statuses: tuple[TransactionStatus, ...]
+    include_superseded: bool
+    bounds: frozenset[str]  # which of date_from, date_to, min_amount, max_amount are set
+    search: bool
+    after: bool
+    limit: int
+
+
+def _matches(query: ColumnElement[Any]) -> ColumnElement[bool]:
+    return Transaction.search_vector.bool_op("@@")(query)
+
+
+def _conditions(shape: _Shape) -> list[ColumnElement[bool]]:
+    t = Transaction
+    conditions: list[ColumnElement[bool]] = [t.status.in_(shape.statuses)]
+    if not shape.include_superseded:
+        conditions.append(t.booked_as_id.is_(None))
+    if "date_from" in shape.bounds:
+        conditions.append(t.booking_date >= bindparam("date_from"))
+    if "date_to" in shape.bounds:
+        conditions.append(t.booking_date <= bindparam("date_to"))
+    if "min_amount" in shape.bounds:
+        conditions.append(t.amount >= bindparam("min_amount"))
+    if "max_amount" in shape.bounds:
+        conditions.append(t.amount <= bindparam("max_amount"))
+    if shape.search:
+        search = _matches(func.plainto_tsquery(_SIMPLE, bindparam("q", type_=Text())))
+        # In a walk, a branch must not fetch and sort every match of its account through the GIN index instead
+        # of walking (its LIMIT makes that look cheap to the planner): wrapped, the search is a plain filter.
+        conditions.append(func.coalesce(search, false()) if shape.walk else search)
+    if shape.after:
+        after = tuple_(bindparam("after_date", type_=Date()), bindparam("after_id", type_=BigInteger()))
+        conditions.append(tuple_(t.booking_date, t.id) < after)
+    return conditions
+
+
+def _newest_first(
+    id_column: SQLColumnExpression[int], date_column: SQLColumnExpression[date]
+) -> tuple[ColumnElement[Any], ...]:
+    return (date_column.desc(), id_column.desc())
+
+
+def _merged_walks(shape: _Shape, page_limit: BindParameter[int]) -> Subquery:
+    t = Transaction
+    conditions = _conditions(shape)
+    branches = [
+        select(t.id, t.booking_date)
+        .where(t.account_id == bindparam(f"account_{n}", type_=UUID(as_uuid=True)), *conditions)
+        .order_by(*_newest_first(t.id, t.booking_date))
+        .limit(page_limit)
+        for n in range(shape.accounts)
+    ]
+    merged = branches[0].subquery("walk") if len(branches) == 1 else union_all(*branches).subquery("walks")
+    return (
+        select(merged.c.id, merged.c.booking_date)
+        .order_by(*_newest_first(merged.c.id, merged.c.booking_date))
+        .limit(page_limit)
+        .subquery("top")
+    )
+
+
+def _filtered_then_sorted(shape: _Shape, page_limit: BindParameter[int]) -> Subquery:
+    t = Transaction
+    return (
+        select(t.id, t.booking_date)
+        .where(t.account_id == any_(_ACCOUNT_IDS), *_conditions(shape))
+        .order_by(*_newest_first(t.id, t.booking_date))
+        .limit(page_limit)
+        .subquery("top")
+    )
+
+
+@lru_cache(maxsize=512)
+def _page_statement(shape: _Shape) -> Select[tuple[Transaction]]:
+    # The limit is inlined, not bound: a prepared statement's generic plan would otherwise have to guess it.
+    page_limit: BindParameter[int] = bindparam("page_limit", shape.limit + 1, literal_execute=True)
+    keys = _merged_walks(shape, page_limit) if shape.walk else _filtered_then_sorted(shape, page_limit)
+    t = Transaction
+    return (
+        select(t)
+        .join(keys, keys.c.id == t.id)
+        .order_by(*_newest_first(keys.c.id, keys.c.booking_date))
+        .options(load_only(*_COLUMNS))
+    )
+
+
+@lru_cache(maxsize=16)
+def _probe_statement(words: int) -> Select[tuple[int]]:
+    """For EXPLAIN only, as UNION ALL members: all rows; the accounts' rows; the accounts' rows in the month up to
+    where the page starts; then the rows containing each word."""
+    t = Transaction
+    recent = t.booking_date.between(bindparam("recent_from", type_=Date()), bindparam("recent_to", type_=Date()))
+    members = [
+        select(literal(1)).select_from(t),
+        select(literal(1)).where(t.account_id == any_(_ACCOUNT_IDS)),
+        select(literal(1)).where(t.account_id == any_(_ACCOUNT_IDS), recent),
+        *(
+            select(literal(1)).where(_matches(func.plainto_tsquery(_SIMPLE, bindparam(f"word_{n}", type_=Text()))))
+            for n in range(words)
+        ),
+    ]
+    return union_all(*members)  # type: ignore[return-value]
+
+
+def _words(session: Session, q: str) -> list[str]:
+    """The words PostgreSQL makes of `q` (its parser, lower-cased, deduplicated)."""
+    words = session.scalar(select(func.tsvector_to_array(func.to_tsvector(_SIMPLE, q))))
+    return list(words or [])
+
+
+@lru_cache(maxsize=512)
+def _sample_statement(shape: _Shape) -> Select[tuple[int, int]]:
+    """Of some of the accounts' rows after the cursor (every filter but the search applied), how many were looked
+    at and how many match the search."""
+    t = Transaction
+    unsearched = replace(shape, walk=False, accounts=0, search=False)
+    rows = (
+        select(t.search_vector)
+        .where(t.account_id == any_(_ACCOUNT_IDS), *_conditions(unsearched))
+        .limit(bindparam("sample_size", _SAMPLE, literal_execute=True))
+        .subquery("sample")
+    )
+    search = rows.c.search_vector.bool_op("@@")(func.plainto_tsquery(_SIMPLE, bindparam("q", type_=Text())))
+    return select(func.count(), func.count().filter(search)).select_from(rows)
+
+
+@dataclass(frozen=True)
+class _Strategy:
+    walk: bool
+    window_from: date | None = None  # sorting: first only the matches booked since this day
+
+
+def _choose(session: Session, query: PageQuery, words: list[str], params: dict[str, Any]) -> _Strategy:
+    """Choose a way of answering a search, by its estimated cost in rows, from the planner's row estimates
+    (statistics only, no rows read):
+
+    - sorting every match out of the GIN index: about as many rows as match (the rarest word bounds that);
+    - walking: about (page + accounts) ÷ selectivity rows of the accounts (at most all of them);
+    - sorting the matches of a recent window: the words' postings in the GIN index (cheap each), the window's
+      entries in `(account_id, booking_date, id)` (cheap each) and the few matches in both, the window being
+      sized to hold about twice a page of matches (else all matches are sorted after all).
+
+    When a walk looks cheapest for a search of several words, statistics cannot tell "card payment" (always
+    together: walk) from "card contactless" (never together: a walk would read every row), so the selectivity
+    is measured on a sample of the accounts' rows.
+    """
+    anchor = min(d for d in (query.after[0] if query.after else date.today(), query.date_to) if d is not None)
+    probed = words[:_PROBED_WORDS]
+    compiled = _probe_statement(len(probed)).compile(dialect=session.get_bind().dialect)
+    probe_params = compiled.construct_params(
+        {
+            "account_ids": list(query.account_ids),
+            "recent_from": anchor - timedelta(days=_RECENT_DAYS),
+            "recent_to": anchor,
+            **{f"word_{n}": word for n, word in enumerate(probed)},
+        }
+    )
+    plan = session.connection().exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled.string}", probe_params)
+    members = plan.scalar_one()[0]["Plan"]["Plans"]
+    table_rows, account_rows, recent_rows, *word_rows = (max(float(m["Plan Rows"]), 1.0) for m in members)
+    matches = min(word_rows)
+    selectivity = matches / table_rows
+    wanted = query.limit + 1
+    window_rows = min(account_rows, _WINDOW_MARGIN * wanted / selectivity)
+    costs = {
+        "sorted": matches,
+        "walk": WALKED_ROW_COST * min(account_rows, (wanted + len(query.account_ids)) / selectivity)
+        + BRANCH_COST * len(query.account_ids),
+        "window": POSTING_COST * sum(word_rows) + WINDOW_ENTRY_COST * window_rows + _WINDOW_MARGIN * wanted,
+    }
+    best = min(costs, key=lambda way: costs[way])
+    if best == "walk" and len(words) > 1 and not _walk_confirmed(session, query, params, account_rows):
+        best = "sorted"
+    if best == "walk":
+        return _Strategy(walk=True)
+    if best == "sorted" or window_rows >= account_rows:
+        return _Strategy(walk=False)
+    days = math.ceil(window_rows / (recent_rows / _RECENT_DAYS))
+    return _Strategy(walk=False, window_from=anchor - timedelta(days=min(days, (anchor - date.min).days)))
+
+
+def _walk_confirmed(session: Session, query: PageQuery, params: dict[str, Any], account_rows: float) -> bool:
+    """Measure the search's selectivity on a sample of the accounts' rows: is a walk still the cheaper way?"""
+    shape = _shape(query, params, walk=False)
+    sample_params = {name: value for name, value in params.items() if not name.startswith("account_")}
+    sample = session.execute(_sample_statement(shape), {**sample_params, "account_ids": list(query.account_ids)})
+    sampled, matched = (int(value) for value in sample.one())
+    if sampled < _SAMPLE:
+        return True  # fewer rows left than the sample: a walk reads no more than these
+    if not matched:
+        return False
+    selectivity = matched / sampled
+    reach = query.limit + 1 + len(query.account_ids)
+    return WALKED_ROW_COST * min(account_rows, reach / selectivity) < selectivity * account_rows
+
+
+def _shape(query: PageQuery, params: dict[str, Any], *, walk: bool) -> _Shape:
+    return _Shape(
+        walk=walk,
+        accounts=len(query.account_ids) if walk else 0,
+        statuses=tuple(sorted(query.statuses)),
+        include_superseded=query.include_superseded,
+        bounds=frozenset(params.keys() & _BOUNDS),
+        search=bool(query.q),
+        after=query.after is not None,
+        limit=query.limit,
+    )
+
+
+def _run(session: Session, shape: _Shape, params: dict[str, Any]) -> list[Transaction]:
+    if not shape.walk or shape.bounds or shape.search or shape.accounts == 1:
+        # Plans for the actual values: how selective a word or a date range is decides between plans, and the
+        # generic plan of a prepared statement (the driver prepares statements it sees repeatedly) cannot know
+        # it. A plain walk of several accounts has one sensible plan, and keeps the generic one: that saves
+        # planning a branch per account. Transaction-scoped: it ends with the request's unit of work.
+        session.execute(_CUSTOM_PLANS)
+    return list(session.scalars(_page_statement(shape), params))
+
+
+def fetch_page(session: Session, query: PageQuery) -> list[Transaction]:
+    """Up to `limit` + 1 rows after the cursor, newest first (the extra row says another page follows)."""
+    bounds = {
+        "date_from": query.date_from,
+        "date_to": query.date_to,
+        "min_amount": query.min_amount,
+        "max_amount": query.max_amount,
+    }
+    params: dict[str, Any] = {name: value for name, value in bounds.items() if value is not None}
+    if query.after is not None:
+        params["after_date"], params["after_id"] = query.after
+    walk_params = {f"account_{n}": account_id for n, account_id in enumerate(query.account_ids)}
+    if not query.q:
+        return _run(session, _shape(query, params, walk=True), {**params, **walk_params})
+    words = _words(session, query.q)
+    if not words:
+        return []  # only punctuation: plainto_tsquery is empty and matches nothing
+    params["q"] = query.q
+    strategy = _choose(session, query, words, params)
+    if strategy.walk:
+        return _run(session, _shape(query, params, walk=True), {**params, **walk_params})
+    params["account_ids"] = list(query.account_ids)
+    if strategy.window_from is not None and (query.date_from is None or strategy.window_from > query.date_from):
+        windowed = {**params, "date_from": strategy.window_from}
+        rows = _run(session, _shape(query, windowed, walk=False), windowed)
+        if len(rows) > query.limit:
+            return rows
+        # Fewer matches in the window than a page: the words are rarer there than estimated; sort them all.
+    return _run(session, _shape(query, params, walk=False), params)

@@ -1,0 +1,109 @@
+"""Transactions: the listing's rules (what is listed by default, who may see what, what a cursor is); the query
+itself lives in `repository.py`.
+
+Which rows are listed:
+- `status` defaults to booked and pending; `void` rows (pending items the bank dropped) only when asked for.
+- A pending row whose `booked_as_id` is set was superseded by its booked successor, which is listed in its place.
+  It is still a pending row, so it shows only when pending rows are asked for (the default) *and*
+  `include_superseded` is true.
+- `q` is PostgreSQL full-text search (`simple` configuration: lower-cased words, no stemming, accents kept) on
+  description and counterparty name; every word must match (`plainto_tsquery`).
+- Newest first: `booking_date DESC, id DESC`. The cursor is the last row's (booking_date, id), so a page never
+  shifts when rows are added elsewhere, and depth costs nothing (no OFFSET).
+"""
+
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from src.accounts.service import account as account_service
+from src.accounts.service import check_date_range
+from src.api.pagination import InvalidCursorError, decode_cursor, encode_cursor
+from src.errors import AppError
+from src.models import Transaction, User
+from src.models.enums import TransactionStatus
+from src.transactions.repository import PageQuery, fetch_page
+
+DEFAULT_STATUSES = frozenset({TransactionStatus.booked, TransactionStatus.pending})
+
+
+class InvalidAmountRangeError(AppError):
+    code = "invalid_amount_range"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransactionFilters:
+    account_ids: Collection[uuid.UUID] | None = None  # None: every account of the user's
+    date_from: date | None = None
+    date_to: date | None = None
+    statuses: frozenset[TransactionStatus] = field(default=DEFAULT_STATUSES)
+    include_superseded: bool = False
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+    q: str | None = None
+
+
+@dataclass(frozen=True)
+class TransactionPage:
+    items: list[Transaction]
+    next_cursor: str | None
+
+
+def _decode(cursor: str) -> tuple[date, int]:
+    value = decode_cursor(cursor)
+    day, row_id = value.get("d"), value.get("i")
+    if isinstance(day, str) and isinstance(row_id, int) and not isinstance(row_id, bool) and 0 < row_id < 2**63:
+        try:
+            return date.fromisoformat(day), row_id
+        except ValueError:
+            pass
+    raise InvalidCursorError("This cursor is not valid; start again from the first page.")
+
+
+def _encode(row: Transaction) -> str:
+    return encode_cursor({"d": row.booking_date.isoformat(), "i": row.id})
+
+
+class TransactionService:
+    def list(
+        self,
+        session: Session,
+        user: User,
+        *,
+        filters: TransactionFilters,
+        limit: int,
+        cursor: str | None = None,
+    ) -> TransactionPage:
+        """One page of the user's transactions, newest first. An account filter naming an account that is not
+        the user's answers 404 `account_not_found`, as reading that account would."""
+        check_date_range(filters.date_from, filters.date_to)
+        low, high = filters.min_amount, filters.max_amount
+        if low is not None and high is not None and low > high:
+            raise InvalidAmountRangeError("The minimum amount is above the maximum amount.")
+        after = _decode(cursor) if cursor is not None else None
+        account_ids = account_service.owned_ids(session, user, filters.account_ids)
+        if not account_ids or not filters.statuses:
+            return TransactionPage([], None)
+        query = PageQuery(
+            account_ids=account_ids,
+            statuses=filters.statuses,
+            include_superseded=filters.include_superseded,
+            date_from=filters.date_from,
+            date_to=filters.date_to,
+            min_amount=low,
+            max_amount=high,
+            q=filters.q,
+            after=after,
+            limit=limit,
+        )
+        rows = fetch_page(session, query)
+        if len(rows) <= limit:
+            return TransactionPage(rows, None)
+        return TransactionPage(rows[:limit], _encode(rows[limit - 1]))
+
+
+transaction = TransactionService()

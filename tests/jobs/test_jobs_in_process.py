@@ -1,0 +1,128 @@
+"""Jobs in-process, where no live Dagster is needed: the sync engine unreachable (a closed loopback port: a real
+refusal, not a mock), the launch window, the rate-limit answer, ownership and cancel before a run exists."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from src.models import Job, User
+from src.models.enums import GcScope
+from src.providers.dagster.client import DagsterClient, get_dagster_client
+from tests.factories import auth_headers, create_account, create_connection, create_user_with_password
+
+
+@pytest.fixture
+def unreachable_dagster() -> Iterator[DagsterClient]:
+    client = DagsterClient("http://127.0.0.1:1", timeout=1)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def jobs_api(api: TestClient, unreachable_dagster: DagsterClient) -> TestClient:
+    api.app.dependency_overrides[get_dagster_client] = lambda: unreachable_dagster  # type: ignore[attr-defined]
+    return api
+
+
+class TestDagsterDown:
+    def test_sync_now_answers_202_pending_with_a_message(
+        self, jobs_api: TestClient, db_session: Session, user: User, headers: dict[str, str]
+    ) -> None:
+        connection = create_connection(db_session, user=user)
+        response = jobs_api.post(f"/api/connections/{connection.id}/sync", headers=headers)
+        assert response.status_code == 202
+        job = response.json()
+        assert response.headers["location"] == f"/api/jobs/{job['id']}"
+        assert job["status"] == "pending"
+        assert "not answering" in job["error_message"]
+        again = jobs_api.post(f"/api/connections/{connection.id}/sync", headers=headers)
+        assert again.status_code == 200
+        assert again.json()["id"] == job["id"]
+
+    def test_after_the_window_the_job_fails_and_a_new_click_starts_afresh(
+        self, jobs_api: TestClient, db_session: Session, user: User, headers: dict[str, str]
+    ) -> None:
+        connection = create_connection(db_session, user=user)
+        job_id = jobs_api.post(f"/api/connections/{connection.id}/sync", headers=headers).json()["id"]
+        db_session.execute(
+            text("UPDATE jobs SET created_at = now() - interval '11 minutes', status_checked_at = NULL WHERE id = :j"),
+            {"j": job_id},
+        )
+        failed = jobs_api.get(f"/api/jobs/{job_id}", headers=headers).json()
+        assert failed["status"] == "failed"
+        assert failed["error_message"] == "could not reach the sync engine"
+        fresh = jobs_api.post(f"/api/connections/{connection.id}/sync", headers=headers)
+        assert fresh.status_code == 202
+        assert fresh.json()["id"] != job_id
+
+    def test_polling_asks_at_most_once_a_second(
+        self, jobs_api: TestClient, db_session: Session, user: User, headers: dict[str, str]
+    ) -> None:
+        connection = create_connection(db_session, user=user)
+        job_id = jobs_api.post(f"/api/connections/{connection.id}/sync", headers=headers).json()["id"]
+        for _ in range(5):
+            assert jobs_api.get(f"/api/jobs/{job_id}", headers=headers).status_code == 200
+        attempts = db_session.scalar(select(Job.launch_attempts).where(Job.id == job_id))
+        assert attempts == 1  # every poll within the second read the stored state
+
+    def test_cancel_before_any_run(
+        self, jobs_api: TestClient, db_session: Session, user: User, headers: dict[str, str]
+    ) -> None:
+        connection = create_connection(db_session, user=user)
+        job_id = jobs_api.post(f"/api/connections/{connection.id}/sync", headers=headers).json()["id"]
+        canceled = jobs_api.post(f"/api/jobs/{job_id}/cancel", headers=headers).json()
+        assert canceled["status"] == "canceled"
+        assert jobs_api.post(f"/api/jobs/{job_id}/cancel", headers=headers).status_code == 409
+
+
+class TestRateLimited:
+    def test_every_account_out_of_calls_is_a_429_and_no_job(
+        self, jobs_api: TestClient, db_session: Session, user: User, headers: dict[str, str]
+    ) -> None:
+        connection = create_connection(db_session, user=user)
+        resets = [datetime.now(UTC) + timedelta(hours=hours) for hours in (5, 3)]
+        for reset_at in resets:
+            account = create_account(db_session, connection=connection)
+            db_session.execute(
+                text(
+                    "INSERT INTO gc_requisitions (id, connection_id, reference, status, payload) "
+                    "VALUES (:r, :c, :r, 'LN', '{}') ON CONFLICT DO NOTHING"
+                ),
+                {"r": f"req-{connection.id}", "c": connection.id},
+            )
+            db_session.execute(
+                text("INSERT INTO gc_accounts (id, requisition_id, account_id) VALUES (:g, :r, :a)"),
+                {"g": account.provider_id, "r": f"req-{connection.id}", "a": account.id},
+            )
+            db_session.execute(
+                text(
+                    'INSERT INTO gc_account_limits (gc_account_id, scope, "limit", remaining, reset_at) '
+                    "VALUES (:g, :s, 4, 0, :reset)"
+                ),
+                {"g": account.provider_id, "s": GcScope.transactions.value, "reset": reset_at},
+            )
+        response = jobs_api.post(f"/api/connections/{connection.id}/sync", headers=headers)
+        assert response.status_code == 429
+        body = response.json()
+        assert body["code"] == "rate_limited"
+        assert datetime.fromisoformat(body["retry_at"]) == min(resets)
+        assert 3 * 3600 - 60 < int(response.headers["retry-after"]) <= 3 * 3600
+        assert db_session.scalar(select(func.count()).select_from(Job)) == 0
+
+
+class TestOwnership:
+    def test_another_users_job_and_connection(
+        self, jobs_api: TestClient, db_session: Session, user: User, headers: dict[str, str]
+    ) -> None:
+        connection = create_connection(db_session, user=user)
+        job_id = jobs_api.post(f"/api/connections/{connection.id}/sync", headers=headers).json()["id"]
+        stranger = auth_headers(create_user_with_password(db_session))
+        assert jobs_api.get(f"/api/jobs/{job_id}", headers=stranger).json()["code"] == "job_not_found"
+        assert jobs_api.post(f"/api/jobs/{job_id}/cancel", headers=stranger).status_code == 404
+        assert jobs_api.post(f"/api/connections/{connection.id}/sync", headers=stranger).status_code == 404
+        assert jobs_api.get("/api/jobs", headers=stranger).json()["items"] == []
+        assert [j["id"] for j in jobs_api.get("/api/jobs", headers=headers).json()["items"]] == [job_id]

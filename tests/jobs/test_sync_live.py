@@ -1,0 +1,246 @@
+"""Sync now end to end: a live API (uvicorn), the live Dagster webserver and daemon (`dagster` fixture: shared by
+the session, deploy/dagster.dev.yaml, a database of its own) and the sandbox server. The API and Dagster's runs
+use the same database; each test signs up a user of its own and connects the sandbox bank through the API."""
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.harness.dagster import LiveDagster
+from tests.harness.live import LiveApi
+from tests.harness.sandbox import SandboxControl
+
+PASSWORD = "sync jobs passphrase"
+TERMINAL = {"completed", "failed", "canceled"}
+
+
+@pytest.fixture
+def live(tmp_path: Path, dagster: LiveDagster, sandbox: SandboxControl) -> Iterator[LiveApi]:
+    sandbox.set_limits(account_daily=1000)
+    api = LiveApi(
+        tmp_path / "api.log",
+        env={
+            "DATABASE_URL": str(dagster.database_url),
+            "GOCARDLESS_BASE_URL": sandbox.base_url,
+            "DAGSTER_URL": dagster.url,
+        },
+    )
+    try:
+        yield api
+    finally:
+        api.stop()
+
+
+class User:
+    def __init__(self, api: LiveApi) -> None:
+        self.base = api.base_url
+        self.http = httpx.Client(base_url=api.base_url, timeout=30)
+        email = f"jobs-{time.monotonic_ns()}@example.com"
+        assert self.http.post("/auth/register", json={"email": email, "password": PASSWORD}).status_code == 201
+        token = self.http.post("/auth/token", data={"username": email, "password": PASSWORD}).json()
+        self.http.headers["Authorization"] = f"Bearer {token['access_token']}"
+
+    def connect(self, sandbox: SandboxControl, customer: str = "alice") -> tuple[str, str]:
+        """Connect the sandbox bank; returns (connection id, the first sync's job id from the callback)."""
+        created = self.http.post("/api/connections", json={"institution_id": "SANDBOXFINANCE_SFIN0000"}).json()
+        requisition_id = urlsplit(created["link"]).path.split("/")[3]
+        sandbox.approve(requisition_id, customer=customer)
+        reference = httpx.get(
+            f"{sandbox.api_url}/requisitions/{requisition_id}/",
+            headers={"Authorization": f"Bearer {sandbox.token()}"},
+        ).json()["reference"]
+        back = self.http.get("/api/connections/callback", params={"ref": reference}, follow_redirects=False)
+        query = parse_qs(urlsplit(back.headers["location"]).query)
+        assert query["status"] == ["active"], query
+        return query["connection_id"][0], query["job_id"][0]
+
+    def wait(self, job_id: str, *, until: set[str] = TERMINAL, timeout: float = 90) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        seen = []
+        while time.monotonic() < deadline:
+            job: dict[str, Any] = self.http.get(f"/api/jobs/{job_id}").json()
+            seen.append(job["status"])
+            if job["status"] in until:
+                return job
+            time.sleep(0.5)
+        pytest.fail(f"job {job_id} stayed {seen[-5:]}")
+
+
+def _transactions(database_url: str, connection_id: str) -> int:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as db:
+            return int(
+                db.execute(
+                    text(
+                        "SELECT count(*) FROM transactions t JOIN accounts a ON a.id = t.account_id "
+                        "WHERE a.connection_id = :c"
+                    ),
+                    {"c": connection_id},
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
+class TestSyncNow:
+    def test_the_first_sync_starts_at_the_callback_and_completes(
+        self, live: LiveApi, dagster: LiveDagster, sandbox: SandboxControl
+    ) -> None:
+        user = User(live)
+        connection_id, job_id = user.connect(sandbox, customer="chloe")
+        job = user.wait(job_id)
+        assert job["status"] == "completed", job
+        assert job["started_at"]
+        assert job["completed_at"]
+        assert job["progress"]["done"] == job["progress"]["total"]
+        assert sorted(o["outcome"] for o in job["outcomes"]) == ["synced"] * 3
+        assert sum(o["new_count"] for o in job["outcomes"]) == _transactions(str(dagster.database_url), connection_id)
+
+        again = user.http.post(f"/api/connections/{connection_id}/sync")
+        assert again.status_code == 202
+        assert again.json()["status"] in {"pending", "running"}
+        assert user.wait(again.json()["id"])["status"] == "completed"
+
+    def test_fifty_concurrent_clicks_make_one_job_and_one_run(
+        self, live: LiveApi, dagster: LiveDagster, sandbox: SandboxControl
+    ) -> None:
+        user = User(live)
+        connection_id, first = user.connect(sandbox)
+        user.wait(first)
+        runs_before = dagster.run_count(connection_id)
+        ids: list[str] = []
+        statuses: list[int] = []
+        lock = threading.Lock()
+
+        def click() -> None:
+            response = httpx.post(
+                f"{live.base_url}/api/connections/{connection_id}/sync", headers=user.http.headers, timeout=60
+            )
+            with lock:
+                statuses.append(response.status_code)
+                ids.append(response.json()["id"])
+
+        threads = [threading.Thread(target=click) for _ in range(50)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(set(ids)) == 1
+        assert statuses.count(202) == 1
+        assert statuses.count(200) == 49
+        assert user.wait(ids[0])["status"] == "completed"
+        assert dagster.run_count(connection_id) == runs_before + 1
+
+    def test_a_failing_run_reports_the_steps_own_message(
+        self, live: LiveApi, dagster: LiveDagster, sandbox: SandboxControl
+    ) -> None:
+        user = User(live)
+        connection_id, first = user.connect(sandbox)
+        user.wait(first)
+        engine = create_engine(str(dagster.database_url))
+        name = f"fail_{connection_id.replace('-', '')}"
+        try:
+            with engine.begin() as db:  # a real failure inside PostgreSQL during the sync step
+                db.execute(
+                    text(
+                        f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                        "BEGIN RAISE EXCEPTION 'bank data refused by the ledger'; END $$"
+                    )
+                )
+                db.execute(
+                    text(
+                        f"CREATE TRIGGER {name} BEFORE UPDATE ON connections FOR EACH ROW "
+                        f"WHEN (NEW.id = '{connection_id}' AND NEW.last_synced_at IS DISTINCT FROM "
+                        f"OLD.last_synced_at) EXECUTE FUNCTION {name}()"
+                    )
+                )
+            job = user.http.post(f"/api/connections/{connection_id}/sync").json()
+            failed = user.wait(job["id"])
+        finally:
+            with engine.begin() as db:
+                db.execute(text(f"DROP TRIGGER IF EXISTS {name} ON connections"))
+                db.execute(text(f"DROP FUNCTION IF EXISTS {name}()"))
+            engine.dispose()
+        assert failed["status"] == "failed"
+        assert "bank data refused by the ledger" in failed["error_message"]
+        assert "Error occurred while executing" not in failed["error_message"]
+        assert "Traceback" not in failed["error_message"]
+
+    def test_cancel(self, live: LiveApi, dagster: LiveDagster, sandbox: SandboxControl) -> None:
+        user = User(live)
+        connection_id, first = user.connect(sandbox)
+        user.wait(first)
+        sandbox.set_faults(latency_ms=4000)  # a slow bank keeps the run busy
+        job = user.http.post(f"/api/connections/{connection_id}/sync").json()
+        user.wait(job["id"], until={"running"})
+        assert user.http.post(f"/api/jobs/{job['id']}/cancel").status_code == 200
+        assert user.wait(job["id"])["status"] == "canceled"
+        sandbox.clear_faults()
+
+
+class TestTriggerJob:
+    def test_the_documented_call_syncs_one_connection_only(
+        self, live: LiveApi, dagster: LiveDagster, sandbox: SandboxControl, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from src.providers.dagster import client as dagster_client
+        from src.settings import settings
+
+        user = User(live)
+        first_connection, first_job = user.connect(sandbox, customer="alice")
+        other_connection, other_job = user.connect(sandbox, customer="dmitri")
+        user.wait(first_job)
+        user.wait(other_job)
+        engine = create_engine(str(dagster.database_url))
+        with engine.connect() as db:
+            synced_before = db.execute(
+                text("SELECT last_synced_at FROM connections WHERE id = :c"), {"c": other_connection}
+            ).scalar_one()
+        monkeypatch.setattr(settings, "dagster_url", dagster.url)
+        dagster_client.get_dagster_client.cache_clear()
+        try:
+            run_id = dagster_client.trigger_job(
+                "gocardless_sync_job", {"ops": {"*": {"config": {"connection_id": first_connection}}}}
+            )
+            assert run_id is not None
+            deadline = time.monotonic() + 90
+            while dagster_client.get_run_status(run_id) not in {"SUCCESS", "FAILURE", "CANCELED"}:
+                assert time.monotonic() < deadline
+                time.sleep(0.5)
+            assert dagster_client.get_run_status(run_id) == "SUCCESS"
+        finally:
+            dagster_client.get_dagster_client.cache_clear()
+        with engine.connect() as db:
+            synced_after = db.execute(
+                text("SELECT last_synced_at FROM connections WHERE id = :c"), {"c": other_connection}
+            ).scalar_one()
+        engine.dispose()
+        assert synced_after == synced_before
+
+
+class TestDagsterDown:
+    """Last in the module: it stops the shared Dagster and starts it again."""
+
+    def test_pending_while_down_then_completed_once_it_is_back(
+        self, live: LiveApi, dagster: LiveDagster, sandbox: SandboxControl
+    ) -> None:
+        user = User(live)
+        connection_id, first = user.connect(sandbox)
+        user.wait(first)
+        dagster.stop()
+        try:
+            clicked = user.http.post(f"/api/connections/{connection_id}/sync")
+            assert clicked.status_code == 202
+            job = clicked.json()
+            assert job["status"] == "pending"
+            assert "not answering" in job["error_message"]
+        finally:
+            dagster.start()
+        assert user.wait(job["id"], timeout=120)["status"] == "completed"

@@ -1,0 +1,315 @@
+"""The Dagster client against a live Dagster: the real webserver and daemon (the session's `dagster` fixture),
+the project's workspace and deploy/dagster.dev.yaml, runs that really execute against the sandbox.
+
+Runs for a connection id that is not in the database fail in their first asset, which makes a cheap, fast,
+deterministic FAILURE; a connection stored the way the bank callback stores it gives a SUCCESS; sandbox latency
+on the requisitions endpoint keeps a run busy long enough to terminate it and to see the tag limit hold a second
+run of the same connection in the queue.
+"""
+
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine
+
+from src.orchestration.gocardless.definitions import connection_run_config
+from src.providers.dagster import client as dagster_client
+from src.providers.dagster.client import (
+    CONNECTION_TAG,
+    DagsterClient,
+    Launched,
+    NotFound,
+    Rejected,
+    RunState,
+    Terminated,
+    Unreachable,
+    get_run_status,
+    trigger_job,
+)
+from src.settings import settings
+from tests.harness.dagster import LiveDagster
+from tests.harness.pipeline import connect_sandbox
+from tests.harness.sandbox import SandboxControl, free_port
+
+pytestmark = pytest.mark.integration
+
+CONNECTION_JOB = "gocardless_connection_sync_job"
+SYNC_JOB = "gocardless_sync_job"
+CONNECTION_JOB_STEPS = 9  # 4 extraction assets, 4 sync assets, the balance drift check
+TERMINAL = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
+LIFECYCLE = ["QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING", "SUCCESS", "FAILURE", "CANCELED"]
+DEADLINE = 45.0
+
+
+@pytest.fixture
+def client(dagster: LiveDagster) -> Iterator[DagsterClient]:
+    with DagsterClient(dagster.url) as dagster_api:
+        yield dagster_api
+
+
+@pytest.fixture
+def settings_client(dagster: LiveDagster, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """`get_dagster_client()` (behind trigger_job and get_run_status) built from Settings naming the live Dagster."""
+    monkeypatch.setattr(settings, "dagster_url", dagster.url)
+    monkeypatch.setattr(settings, "dagster_location_name", None)
+    dagster_client.get_dagster_client.cache_clear()
+    try:
+        yield
+    finally:
+        dagster_client.get_dagster_client().close()
+        dagster_client.get_dagster_client.cache_clear()
+
+
+def missing_connection() -> str:
+    return str(uuid.uuid4())
+
+
+def star_config(connection_id: str) -> dict[str, Any]:
+    return {"ops": {"*": {"config": {"connection_id": connection_id}}}}
+
+
+def launched(result: object) -> str:
+    assert isinstance(result, Launched), result
+    return result.run_id
+
+
+def wait_for(client: DagsterClient, run_id: str, statuses: frozenset[str] | set[str]) -> tuple[RunState, list[str]]:
+    """Poll run() until the status is one of `statuses`; the final state and every distinct status seen."""
+    seen: list[str] = []
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        state = client.run(run_id)
+        assert isinstance(state, RunState), state
+        if not seen or seen[-1] != state.status:
+            seen.append(state.status)
+        if state.status in statuses:
+            return state, seen
+        time.sleep(0.2)
+    raise AssertionError(f"run {run_id} never reached {sorted(statuses)}; seen {seen}")
+
+
+def real_connection(dagster: LiveDagster, sandbox: SandboxControl) -> str:
+    """A connection in Dagster's database, stored the way the bank callback stores it."""
+    assert dagster.database_url is not None
+    engine = create_engine(dagster.database_url)
+    try:
+        return str(connect_sandbox(engine, sandbox, account_count=1))
+    finally:
+        engine.dispose()
+
+
+def test_the_connection_tag_is_the_one_the_instance_limits() -> None:
+    from src.orchestration.gocardless.config import CONNECTION_TAG as ORCHESTRATION_TAG
+
+    assert CONNECTION_TAG == ORCHESTRATION_TAG
+
+
+class TestLaunch:
+    def test_location_is_discovered_and_asked_again_when_dagster_no_longer_knows_it(
+        self, client: DagsterClient
+    ) -> None:
+        # A config Dagster refuses after finding the job: the location is right, and no run is created.
+        config = {"ops": {"no_such_op": {"config": {}}}}
+        first = client.launch(CONNECTION_JOB, config)
+        assert isinstance(first, Rejected)
+        assert "run config invalid" in first.reason
+        assert client._discovered_location == "finsync"
+
+        client._discovered_location = "renamed"  # as if the workspace had been renamed since it was asked
+        again = client.launch(CONNECTION_JOB, config)
+        assert isinstance(again, Rejected)
+        assert "run config invalid" in again.reason, again.reason
+        assert client._discovered_location == "finsync"
+
+    def test_a_configured_location_is_trusted(self, dagster: LiveDagster) -> None:
+        with DagsterClient(dagster.url, location_name="nowhere") as wrong:
+            result = wrong.launch(CONNECTION_JOB, connection_run_config(missing_connection()))
+        assert isinstance(result, Rejected)
+        assert "PipelineNotFoundError" in result.reason
+
+    def test_explicit_config_runs_tagged_and_fails_with_the_assets_own_message(
+        self, client: DagsterClient, dagster: LiveDagster
+    ) -> None:
+        connection_id = missing_connection()
+        run_id = launched(client.launch(CONNECTION_JOB, connection_run_config(connection_id)))
+
+        assert dagster.run_count(tag_value=connection_id) == 1
+        state, seen = wait_for(client, run_id, TERMINAL)
+        assert seen[0] in {"QUEUED", "STARTING", "STARTED"}, seen
+        assert [LIFECYCLE.index(status) for status in seen] == sorted(LIFECYCLE.index(status) for status in seen)
+        assert state.status == "FAILURE"
+        assert state.failure_message == f"connection {connection_id} does not exist"
+        assert state.start_time is not None
+        assert state.start_time.tzinfo is not None
+        assert state.end_time is not None
+        assert state.end_time >= state.start_time
+        assert state.steps_total == CONNECTION_JOB_STEPS
+        assert 1 <= state.steps_done <= CONNECTION_JOB_STEPS
+
+    @pytest.mark.usefixtures("settings_client")
+    def test_the_documented_one_liner_expands_every_op_and_tags_the_run(self, dagster: LiveDagster) -> None:
+        connection_id = missing_connection()
+        run_id = trigger_job(SYNC_JOB, star_config(connection_id))
+
+        assert run_id is not None
+        assert dagster.run_count(tag_value=connection_id) == 1
+        assert get_run_status(run_id) in set(LIFECYCLE)
+        run_config = dagster.query(
+            "query($id: ID!) { runOrError(runId: $id) { ... on Run { runConfig } } }", {"id": run_id}
+        )["runOrError"]["runConfig"]
+        assert "*" not in run_config["ops"]
+        assert "source__gocardless__extract__institutions" in run_config["ops"]
+        assert {entry["config"]["connection_id"] for entry in run_config["ops"].values()} == {connection_id}
+        state, _ = wait_for(dagster_client.get_dagster_client(), run_id, TERMINAL)
+        assert state.status == "FAILURE"
+        assert state.failure_message == f"connection {connection_id} does not exist"
+        assert get_run_status(run_id) == "FAILURE"
+
+    def test_a_real_connection_syncs_to_success(
+        self, client: DagsterClient, dagster: LiveDagster, sandbox: SandboxControl
+    ) -> None:
+        connection_id = real_connection(dagster, sandbox)
+        run_id = launched(client.launch(CONNECTION_JOB, star_config(connection_id)))
+
+        state, _ = wait_for(client, run_id, TERMINAL)
+        assert state.status == "SUCCESS", state
+        assert state.failure_message is None
+        assert state.steps_done == state.steps_total == CONNECTION_JOB_STEPS
+        assert dagster.run_count(tag_value=connection_id) == 1
+
+    def test_refusals(self, client: DagsterClient) -> None:
+        unknown_job = client.launch("no_such_job", {})
+        assert isinstance(unknown_job, Rejected)
+        assert "no_such_job" in unknown_job.reason
+
+        two_connections = client.launch(
+            CONNECTION_JOB,
+            {
+                "ops": {
+                    "sync__gocardless__connections": {"config": {"connection_id": missing_connection()}},
+                    "sync__gocardless__accounts": {"config": {"connection_id": missing_connection()}},
+                }
+            },
+        )
+        assert isinstance(two_connections, Rejected)
+        assert "several connections" in two_connections.reason
+
+
+class TestRead:
+    def test_unknown_and_malformed_ids_are_not_found(self, client: DagsterClient) -> None:
+        unknown = str(uuid.uuid4())
+        assert client.run(unknown) == NotFound(unknown)
+        assert client.run("not a run id") == NotFound("not a run id")
+        assert client.runs([]) == {}
+        assert client.terminate(unknown) == NotFound(unknown)
+
+    def test_runs_reads_a_batch_in_one_request_and_each_failure_once(self, client: DagsterClient) -> None:
+        requests: list[str] = []
+
+        def record(request: httpx.Request) -> None:
+            body = request.content.decode()
+            requests.append("runs" if "runsOrError" in body else "logs" if "logsForRun" in body else "other")
+
+        first = launched(client.launch(CONNECTION_JOB, connection_run_config(missing_connection())))
+        second = launched(client.launch(CONNECTION_JOB, connection_run_config(missing_connection())))
+        unknown = str(uuid.uuid4())
+        client._session.transport.client.event_hooks["request"].append(record)
+
+        answer = client.runs([first, second, unknown])
+        assert requests == ["runs"] + ["logs"] * (len(requests) - 1)
+        assert isinstance(answer, dict)
+        assert answer[unknown] == NotFound(unknown)
+        assert isinstance(answer[first], RunState)
+        assert isinstance(answer[second], RunState)
+
+        deadline = time.monotonic() + DEADLINE
+        while not all(
+            isinstance(s, RunState) and s.status in TERMINAL for s in answer.values() if s != answer[unknown]
+        ):
+            assert time.monotonic() < deadline, answer
+            time.sleep(0.2)
+            polled = client.runs([first, second, unknown])
+            assert isinstance(polled, dict)
+            answer = polled
+        for run_id in (first, second):
+            state = answer[run_id]
+            assert isinstance(state, RunState)
+            assert state.status == "FAILURE"
+            assert state.failure_message is not None
+            assert state.failure_message.endswith("does not exist")
+        client.runs([first, second])
+        assert requests.count("logs") == 2  # a failed run's message is read once, then kept
+
+
+class TestTerminate:
+    def test_a_queued_and_a_running_run_are_canceled(
+        self, client: DagsterClient, dagster: LiveDagster, sandbox: SandboxControl
+    ) -> None:
+        connection_id = real_connection(dagster, sandbox)
+        # Every GoCardless call takes 4 s: the run stays busy for many seconds, while no request the sandbox
+        # serves outlives the test by more than that.
+        sandbox.set_faults(latency_ms=4_000, path_prefix="/api/v2/")
+        try:
+            running = launched(client.launch(CONNECTION_JOB, star_config(connection_id)))
+            wait_for(client, running, {"STARTED"})
+            queued = launched(client.launch(CONNECTION_JOB, star_config(connection_id)))
+
+            time.sleep(2.5)  # two dequeue intervals: the tag limit keeps the second run of the connection queued
+            state = client.run(queued)
+            assert isinstance(state, RunState)
+            assert state.status == "QUEUED"
+
+            assert client.terminate(queued) == Terminated(previous_status="QUEUED")
+            assert wait_for(client, queued, TERMINAL)[0].status == "CANCELED"
+            assert isinstance(client.terminate(queued), Rejected)
+
+            assert client.terminate(running) == Terminated(previous_status="STARTED")
+            assert isinstance(client.terminate(running), Rejected)  # already canceling
+            assert wait_for(client, running, TERMINAL)[0].status == "CANCELED"
+        finally:
+            sandbox.clear_faults()
+
+
+class TestUnreachable:
+    TIMEOUT = 2.0
+
+    def test_every_call_answers_unreachable_quickly(self) -> None:
+        closed = f"http://127.0.0.1:{free_port()}"
+        run_id = str(uuid.uuid4())
+        with DagsterClient(closed, timeout=self.TIMEOUT) as unreachable:
+            calls = {
+                "launch": lambda: unreachable.launch(CONNECTION_JOB, star_config(missing_connection())),
+                "run": lambda: unreachable.run(run_id),
+                "runs": lambda: unreachable.runs([run_id]),
+                "terminate": lambda: unreachable.terminate(run_id),
+            }
+            for name, call in calls.items():
+                started = time.monotonic()
+                result = call()
+                assert isinstance(result, Unreachable), (name, result)
+                assert time.monotonic() - started < self.TIMEOUT + 1, name
+
+    def test_the_wrappers_answer_none(self, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+        monkeypatch.setattr(settings, "dagster_url", f"http://127.0.0.1:{free_port()}")
+        monkeypatch.setattr(settings, "dagster_location_name", None)
+        dagster_client.get_dagster_client.cache_clear()
+        run_id = str(uuid.uuid4())
+        limit = 5.0 + 1  # the default timeout, plus a second
+        try:
+            with caplog.at_level("WARNING", logger="src.providers.dagster"):
+                started = time.monotonic()
+                assert trigger_job(SYNC_JOB, star_config(missing_connection())) is None
+                assert time.monotonic() - started < limit
+                started = time.monotonic()
+                assert get_run_status(run_id) is None
+                assert time.monotonic() - started < limit
+        finally:
+            dagster_client.get_dagster_client().close()
+            dagster_client.get_dagster_client.cache_clear()
+        by_message = {record.getMessage(): record for record in caplog.records}
+        assert by_message["dagster launch unreachable"].job_name == SYNC_JOB  # type: ignore[attr-defined]
+        assert by_message["dagster run read failed"].run_id == run_id  # type: ignore[attr-defined]
