@@ -62,8 +62,13 @@ class AuthService:
         Every path verifies one Argon2 hash, so the time taken does not tell an unknown e-mail from a wrong
         password or a locked account. The row is locked for the check, so parallel guesses are counted one by one.
         """
-        user = session.scalar(
-            select(User).where(_same_email(email)).with_for_update().execution_options(populate_existing=True)
+        # An address PostgreSQL cannot even hold (a NUL) is no user's: same answer, same time, no database error.
+        user = (
+            None
+            if "\x00" in email
+            else session.scalar(
+                select(User).where(_same_email(email)).with_for_update().execution_options(populate_existing=True)
+            )
         )
         if user is None:
             passwords.spend_verify_time(password)

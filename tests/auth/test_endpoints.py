@@ -505,3 +505,12 @@ class TestOpenAPI:
             }
             assert operation["description"]
         assert "application/x-www-form-urlencoded" in paths["/auth/token"]["post"]["requestBody"]["content"]
+
+
+class TestUnstorableInput:
+    def test_nul_characters_are_refused_not_a_server_error(self, auth_api_client: TestClient) -> None:
+        registered = auth_api_client.post("/auth/register", json={"email": "a\x00@b.co", "password": "x" * 12})
+        assert registered.status_code == 422
+        login = auth_api_client.post("/auth/token", data={"username": "a\x00@b.co", "password": "x" * 12})
+        assert login.status_code == 401
+        assert login.json()["code"] == "invalid_credentials"
