@@ -4,7 +4,7 @@ ratio the target is about. `python -m bench --quick` runs a smaller scale for a 
 import argparse
 import logging
 
-from bench import extraction, sync_transactions, transactions_listing
+from bench import extraction, jobs, sync_transactions, transactions_listing
 from bench._database import fresh_database
 
 
@@ -41,6 +41,7 @@ def main() -> None:
     )
 
     _listing(quick=args.quick)
+    _jobs(quick=args.quick)
 
 
 def _listing(*, quick: bool) -> None:
@@ -66,6 +67,35 @@ def _listing(*, quick: bool) -> None:
                 met = p95 < transactions_listing.TARGET_MS
                 verdict = f"target p95 < {transactions_listing.TARGET_MS:.0f} ms: {'met' if met else 'MISSED'}"
             _line(f"{label}, {where}", f"{p50:5.1f} · {p95:5.1f} ms", verdict)
+
+
+def _jobs(*, quick: bool) -> None:
+    repeats = 3 if quick else 5
+    print(
+        "sync jobs: Sync now of the sandbox bank through the live API (finsync's Dagster: dev instance, in-process "
+        f"executor) beside the same job on Dagster's defaults (5 s dequeue, multiprocess), median of {repeats}"
+    )
+    figures = jobs.run(fresh_database(), repeats=repeats)
+    _line("accounts in the connection", f"{figures['accounts']:.0f}")
+    _line("finsync: Sync now → running (job status)", f"{figures['finsync_running_s']:.2f} s")
+    _line("finsync: Sync now → running (run STARTED)", f"{figures['finsync_started_s']:.2f} s")
+    _line("finsync: Sync now → completed", f"{figures['finsync_completed_s']:.2f} s")
+    _line("defaults: launch → STARTED", f"{figures['default_started_s']:.2f} s")
+    _line("defaults: launch → SUCCESS", f"{figures['default_completed_s']:.2f} s")
+    _line("finsync completed ÷ defaults completed", f"{figures['completed_ratio']:.2f}", "target ≤ 0.33")
+    print(
+        f"job polling: {figures['pollers']:.0f} concurrent pollers for {figures['poll_seconds']:.1f} s on a running "
+        "job, beside /health on the same API server"
+    )
+    _line(
+        "GET /api/jobs/{id}",
+        f"{figures['jobs_rps']:,.0f} req/s",
+        f"({figures['jobs_failed']:.0f} failed, {figures['jobs_not_running']:.0f} not running)",
+    )
+    _line("GET /health", f"{figures['health_rps']:,.0f} req/s", f"({figures['health_failed']:.0f} failed)")
+    _line("jobs ÷ health", f"{figures['jobs_vs_health']:.2f}", "target ≥ 0.5")
+    _line("GraphQL requests Dagster received", f"{figures['graphql_requests']:.0f}")
+    _line("GraphQL requests per second (one run)", f"{figures['graphql_per_s']:.2f}", "target ≤ about 1")
 
 
 if __name__ == "__main__":

@@ -197,13 +197,20 @@ class JobService:
         """Claim the right to ask Dagster about these jobs now (at most once a second per job, across processes)."""
         if not job_ids:
             return []
-        claimed = session.execute(
-            update(Job)
+        # SKIP LOCKED: while one request holds the claim (and asks Dagster), the others do not queue behind its
+        # row lock; they answer at once with the state stored last.
+        due = (
+            select(Job.id)
             .where(
                 Job.id.in_(job_ids),
                 Job.status.in_(UNFINISHED_JOB_STATUSES),
                 (Job.status_checked_at.is_(None)) | (Job.status_checked_at <= func.clock_timestamp() - POLL_INTERVAL),
             )
+            .with_for_update(skip_locked=True)
+        )
+        claimed = session.execute(
+            update(Job)
+            .where(Job.id.in_(due.scalar_subquery()))
             .values(status_checked_at=func.clock_timestamp())
             .returning(Job.id)
             .execution_options(synchronize_session=False)

@@ -116,6 +116,7 @@ class TestSyncNow:
         connection_id, first = user.connect(sandbox)
         user.wait(first)
         runs_before = dagster.run_count(connection_id)
+        sandbox.set_faults(latency_ms=2000)  # a slow bank: the sync is still under way while the clicks land
         ids: list[str] = []
         statuses: list[int] = []
         lock = threading.Lock()
@@ -136,6 +137,7 @@ class TestSyncNow:
         assert len(set(ids)) == 1
         assert statuses.count(202) == 1
         assert statuses.count(200) == 49
+        sandbox.clear_faults()
         assert user.wait(ids[0])["status"] == "completed"
         assert dagster.run_count(connection_id) == runs_before + 1
 
