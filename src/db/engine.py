@@ -24,7 +24,7 @@ class DatabaseNotConfiguredError(RuntimeError):
         super().__init__(NO_DATABASE_MESSAGE)
 
 
-def build_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engine:
+def build_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Engine:
     """An engine with the pool every finsync process uses.
 
     `pool_pre_ping` survives a database restart under a long-lived API or Dagster process; the connect timeout
