@@ -288,7 +288,7 @@ def run(
         job_id = response.json()["id"]
         user.wait(job_id, {"running"}, started=True)
         headers = {"Authorization": str(user.http.headers["Authorization"])}
-        # With fewer pollers than the API's database pool has connections (5 + 10 overflow), then with `pollers`.
+        # With fewer pollers than the API's database pool has connections, then with `pollers`.
         before = proxy.graphql_requests
         few = asyncio.run(_hammer(api.base_url, f"/api/jobs/{job_id}", headers, poll_seconds, FEW_POLLERS))
         graphql_few = proxy.graphql_requests - before
