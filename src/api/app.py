@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
@@ -28,8 +29,17 @@ def _operation_id(route: APIRoute) -> str:
     return f"{tag}_{route.name}"
 
 
+# Sync endpoints and dependencies run in worker threads, and a request can hold a pooled database connection
+# across several of them (a dependency, then the endpoint, then response serialisation). With fewer threads than
+# requests that hold or wait for connections, the request that must finish to release a lock waits for a thread
+# forever. More threads than the pool has connections, with room for the requests waiting on the pool, keeps a
+# thread free for it.
+WORKER_THREADS = 200
+
+
 @asynccontextmanager
 async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
+    to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
     yield
     dispose_engine()
 
