@@ -16,7 +16,6 @@ The two Dagsters run one after the other (the machine has few cores), each stopp
 
 import asyncio
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,7 +26,6 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from bench._proxy import CountingProxy
-from src.devstack.processes import ManagedProcess
 from src.jobs.service import CONNECTION_JOB
 from src.providers.dagster.client import DagsterClient, Launched, RunState
 from tests.harness.dagster import LiveDagster
@@ -43,39 +41,12 @@ FEW_POLLERS = 10
 
 
 class _WorkspaceDagster(LiveDagster):
-    """LiveDagster on another workspace file and, when asked, Dagster's default instance (an empty dagster.yaml).
-    `start` is LiveDagster's with the workspace path swapped (the harness hard-codes the project's)."""
+    """LiveDagster on another workspace file and, when asked, Dagster's default instance (an empty dagster.yaml)."""
 
     def __init__(self, workdir: Path, *, env: dict[str, str], workspace: Path, default_instance: bool) -> None:
-        super().__init__(workdir, env=env)
-        self.workspace = workspace
+        super().__init__(workdir, env=env, workspace=workspace)
         if default_instance:
             (self.home / "dagster.yaml").write_text("")
-
-    def start(self, timeout: float = 120.0) -> None:
-        if self._processes:
-            raise RuntimeError("Dagster is already running")
-        self._initialise_instance()
-        bin_dir = Path(sys.executable).parent
-        workspace = str(self.workspace)
-        commands = {
-            "dagster-webserver": (
-                [str(bin_dir / "dagster-webserver"), "-w", workspace, "-h", "127.0.0.1", "-p", str(self.port)],
-                self.webserver_log,
-            ),
-            "dagster-daemon": ([str(bin_dir / "dagster-daemon"), "run", "-w", workspace], self.daemon_log),
-        }
-        for name, (argv, log_path) in commands.items():
-            log_file = log_path.open("a")
-            self._logs.append(log_file)
-            process = ManagedProcess(name, argv, env=self.env, cwd=str(PROJECT_ROOT))
-            process.start(log_file)
-            self._processes.append(process)
-        try:
-            self._wait_ready(timeout)
-        except BaseException:
-            self.stop()
-            raise
 
 
 def _default_workspace(folder: Path) -> Path:

@@ -43,7 +43,10 @@ query HarnessRunCount($filter: RunsFilter) {
 class LiveDagster:
     """Dagster's webserver and daemon as subprocesses of the test run, on a free loopback port."""
 
-    def __init__(self, workdir: Path, *, env: dict[str, str], port: int | None = None) -> None:
+    def __init__(
+        self, workdir: Path, *, env: dict[str, str], port: int | None = None, workspace: Path | None = None
+    ) -> None:
+        self.workspace = workspace or PROJECT_ROOT / "workspace.yaml"
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.home = workdir / "dagster_home"
@@ -68,7 +71,7 @@ class LiveDagster:
             raise RuntimeError("Dagster is already running")
         self._initialise_instance()
         bin_dir = Path(sys.executable).parent
-        workspace = str(PROJECT_ROOT / "workspace.yaml")
+        workspace = str(self.workspace)
         commands = {
             "dagster-webserver": (
                 [str(bin_dir / "dagster-webserver"), "-w", workspace, "-h", "127.0.0.1", "-p", str(self.port)],
