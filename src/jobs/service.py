@@ -18,6 +18,7 @@ from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from src.connections.service import ConnectionNotFoundError
 from src.errors import AppError, ConflictError, NotFoundError, ServiceUnavailableError
 from src.jobs.schemas import JobRead, Outcome, Progress
 from src.models import Account, Connection, Job, SyncOutcome, User
@@ -59,10 +60,6 @@ class JobNotFoundError(NotFoundError):
     code = "job_not_found"
 
 
-class ConnectionNotFoundForSyncError(NotFoundError):
-    code = "connection_not_found"
-
-
 class ConnectionNotSyncableError(ConflictError):
     code = "connection_not_active"
 
@@ -90,7 +87,7 @@ class JobService:
             select(Connection).where(Connection.id == connection_id, Connection.user_id == user_id)
         )
         if connection is None:
-            raise ConnectionNotFoundForSyncError("There is no such connection.")
+            raise ConnectionNotFoundError("There is no such connection.")
         if connection.status is not ConnectionStatus.active:
             raise ConnectionNotSyncableError(
                 f"This connection is {connection.status.value}; only an active connection can be synced."

@@ -3,12 +3,9 @@
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
-
-from tests.harness.sandbox import PROJECT_ROOT, free_port
+from tests.harness.sandbox import PROJECT_ROOT, free_port, wait_until_answering
 
 
 class LiveApi:
@@ -35,17 +32,7 @@ class LiveApi:
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the API exited: {log_path.read_text()}")
-            try:
-                if httpx.get(f"{self.base_url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"the API did not start: {log_path.read_text()}")
+        wait_until_answering(self.process, f"{self.base_url}/health", log_path, "the API")
 
     def logs(self) -> str:
         self._log.flush()

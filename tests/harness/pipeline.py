@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import dagster as dg
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from src.db import unit_of_work
 from src.ingest import raw
@@ -25,6 +25,12 @@ from src.providers.gocardless.client import GoCardlessClient
 from tests.harness.sandbox import SandboxControl
 
 SYNC_KEYS = [sync_key("connections"), sync_key("accounts"), sync_key("transactions"), sync_key("balances")]
+
+
+def rows(engine: Engine, sql: str, **params: object) -> list[tuple[object, ...]]:
+    """The rows of one SQL query against `engine`, as plain tuples."""
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(text(sql), params)]
 
 
 def connect_sandbox(
@@ -106,4 +112,4 @@ def run_assets(
     )
 
 
-__all__ = ["SYNC_KEYS", "connect_sandbox", "extract_key", "resources", "run_assets", "sync_key"]
+__all__ = ["SYNC_KEYS", "connect_sandbox", "extract_key", "resources", "rows", "run_assets", "sync_key"]

@@ -26,6 +26,23 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def wait_until_answering(
+    process: "subprocess.Popen[bytes]", url: str, log_path: Path, what: str, timeout: float = 60
+) -> None:
+    """Wait until `url` answers 2xx; fail with the process's log when it exits or the time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited: {log_path.read_text()}")
+        try:
+            if httpx.get(url, timeout=1).is_success:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} did not start within {timeout:.0f} s: {log_path.read_text()}")
+
+
 class SandboxServer:
     """A `finsync sandbox` subprocess on a free loopback port."""
 
@@ -43,16 +60,7 @@ class SandboxServer:
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the sandbox exited: {log_path.read_text()}")
-            try:
-                httpx.get(self.base_url + "/", timeout=1)
-                return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError("the sandbox did not start within 60 s")
+        wait_until_answering(self.process, self.base_url + "/", log_path, "the sandbox")
 
     def stop(self) -> None:
         self.process.terminate()

@@ -14,12 +14,8 @@ from sqlalchemy import Engine, text
 
 from src.providers.gocardless.client import GoCardlessClient
 from tests.harness.pipeline import SYNC_KEYS, connect_sandbox, run_assets
+from tests.harness.pipeline import rows as _rows
 from tests.harness.sandbox import SandboxControl
-
-
-def _rows(engine: Engine, sql: str, **params: object) -> list[tuple[object, ...]]:
-    with engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(text(sql), params)]
 
 
 def _account_ids(engine: Engine, connection_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:

@@ -10,12 +10,8 @@ from sqlalchemy import Engine, text
 
 from src.orchestration.gocardless.config import sync_key
 from tests.harness.pipeline import connect_sandbox, run_assets
+from tests.harness.pipeline import rows as _rows
 from tests.harness.sandbox import SandboxControl
-
-
-def _rows(engine: Engine, sql: str, **params: object) -> list[tuple[object, ...]]:
-    with engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(text(sql), params)]
 
 
 def _outcomes(engine: Engine, run_id: str) -> dict[str, list[str]]:

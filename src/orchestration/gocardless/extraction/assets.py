@@ -1,23 +1,14 @@
 """Extraction assets: GoCardless → raw tables. Thin: the work is in `src.ingest.extraction`."""
 
-import uuid
-
 import dagster as dg
 
 from src.ingest import extraction, raw
 from src.ingest.institutions import derive_institutions
 from src.models.enums import GcScope, SyncOutcomeKind
 from src.orchestration.gocardless.config import GROUP, ConnectionScopeConfig, extract_key
+from src.orchestration.gocardless.scope import connections_in_scope
 from src.orchestration.resources import GoCardlessResource, PostgresDatabase
 from src.settings import settings
-
-
-def _scope(database: PostgresDatabase, config: ConnectionScopeConfig) -> list[uuid.UUID]:
-    with database.sessions()() as session:
-        try:
-            return extraction.connection_ids_in_scope(session, config.connection_id)
-        except (LookupError, ValueError) as exc:
-            raise dg.Failure(description=str(exc)) from exc
 
 
 def _outcome_metadata(results: list[extraction.ExtractResult]) -> dict[str, int]:
@@ -58,7 +49,7 @@ def requisitions(
     gocardless_api: GoCardlessResource,
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """The status of each connection's current requisition and its agreement."""
-    connection_ids = _scope(postgres_database, config)
+    connection_ids = connections_in_scope(postgres_database, config)
     refreshed = extraction.extract_requisitions(postgres_database.sessions(), gocardless_api.client, connection_ids)
     return dg.MaterializeResult(metadata={"connections": len(connection_ids), "refreshed": refreshed})
 
@@ -66,7 +57,7 @@ def requisitions(
 def _extract(
     scope: GcScope, config: ConnectionScopeConfig, database: PostgresDatabase, api: GoCardlessResource
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
-    connection_ids = _scope(database, config)
+    connection_ids = connections_in_scope(database, config)
     with database.sessions()() as session:
         targets = extraction.account_targets(session, connection_ids)
     results = extraction.extract_scope(

@@ -8,24 +8,17 @@ import uuid
 
 import dagster as dg
 
-from src.ingest import balances, drift, extraction, outcomes
+from src.ingest import balances, drift, outcomes
 from src.ingest.accounts import account_ids_of, derive_accounts
 from src.ingest.connections import derive_connections
 from src.ingest.transactions import sync_account_transactions
 from src.orchestration.gocardless.config import GROUP, ConnectionScopeConfig, extract_key, sync_key
+from src.orchestration.gocardless.scope import connections_in_scope
 from src.orchestration.resources import PostgresDatabase
 
 
-def _connections(database: PostgresDatabase, config: ConnectionScopeConfig) -> list[uuid.UUID]:
-    with database.sessions()() as session:
-        try:
-            return extraction.connection_ids_in_scope(session, config.connection_id)
-        except (LookupError, ValueError) as exc:
-            raise dg.Failure(description=str(exc)) from exc
-
-
 def _accounts(database: PostgresDatabase, config: ConnectionScopeConfig) -> list[uuid.UUID]:
-    connection_ids = _connections(database, config)
+    connection_ids = connections_in_scope(database, config)
     with database.sessions()() as session:
         return account_ids_of(session, connection_ids)
 
@@ -33,7 +26,7 @@ def _accounts(database: PostgresDatabase, config: ConnectionScopeConfig) -> list
 @dg.asset(key=sync_key("connections"), group_name=GROUP, deps=[extract_key("requisitions")], kinds={"postgres"})
 def connections(config: ConnectionScopeConfig, postgres_database: PostgresDatabase) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Connection status and expiry from the current requisition, its agreement and its accounts."""
-    connection_ids = _connections(postgres_database, config)
+    connection_ids = connections_in_scope(postgres_database, config)
     with postgres_database.unit_of_work() as session:
         changed = derive_connections(session, connection_ids)
     return dg.MaterializeResult(metadata={"connections": len(connection_ids), "changed": changed})
@@ -47,7 +40,7 @@ def connections(config: ConnectionScopeConfig, postgres_database: PostgresDataba
 )
 def accounts(config: ConnectionScopeConfig, postgres_database: PostgresDatabase) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Unified accounts (matched by IBAN across re-authorisations), with name, currency and status."""
-    connection_ids = _connections(postgres_database, config)
+    connection_ids = connections_in_scope(postgres_database, config)
     with postgres_database.unit_of_work() as session:
         derive_accounts(session, connection_ids)
         derive_connections(session, connection_ids)  # account access states feed the connection's status
