@@ -1,6 +1,7 @@
 """Port checks for the dev stack: a port already taken is named in one clear line, not a bind traceback."""
 
 import socket
+from collections.abc import Mapping
 
 from src.settings import ConfigurationError
 
@@ -14,3 +15,14 @@ def ensure_port_free(port: int, variable: str, host: str = "127.0.0.1") -> None:
             raise ConfigurationError(
                 f"port {port} on {host} is already in use ({variable}): stop what uses it or set {variable}"
             ) from None
+
+
+def ensure_ports_free(ports: Mapping[str, int], host: str = "127.0.0.1") -> None:
+    """Every port free and no two services given the same one, checked before anything starts."""
+    owners: dict[int, str] = {}
+    for variable, port in ports.items():
+        if port in owners:
+            raise ConfigurationError(f"{owners[port]} and {variable} are both {port}: give each service its own port")
+        owners[port] = variable
+    for variable, port in ports.items():
+        ensure_port_free(port, variable, host)

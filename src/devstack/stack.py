@@ -1,8 +1,9 @@
-"""`finsync dev`: database, migrations, then the services, until Ctrl-C.
+"""`finsync dev`: the whole local stack in one terminal, until Ctrl-C.
 
-Order: PostgreSQL (embedded unless DATABASE_URL is set) → migrations → the API on 127.0.0.1:API_PORT. The
-sandbox and Dagster join as their issues land. Every child inherits DATABASE_URL, so all of them use the one
-database this process started or checked.
+Order: PostgreSQL (embedded unless DATABASE_URL is set) → migrations → the demo user → the GoCardless sandbox
+(unless credentials are set) → Dagster (`dagster dev`) → the API. Every child inherits one environment, so all of
+them use the database, the sandbox and the Dagster this process started. It prints the URLs and one ready line
+once every service answers; Ctrl-C (or SIGTERM) stops every child's whole process group.
 """
 
 import logging
@@ -10,19 +11,28 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 
 import httpx
+from sqlalchemy.orm import sessionmaker
 
+from src.auth.demo import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo_user
 from src.db.embedded import describe_url, ensure_database_url
-from src.db.migrate import upgrade_to_head
-from src.devstack.ports import ensure_port_free
+from src.db.engine import build_engine
+from src.db.migrate import PROJECT_ROOT, upgrade_to_head
+from src.db.unit_of_work import unit_of_work
+from src.devstack import dagster
+from src.devstack.ports import ensure_ports_free
 from src.devstack.processes import ManagedProcess
 from src.settings import Settings
 
 log = logging.getLogger(__name__)
 
-READY_TIMEOUT_SECONDS = 120
+READY_TIMEOUT_SECONDS = 180
+READY_LINE = "ready"
 
 
 def say(message: str) -> None:
@@ -38,30 +48,114 @@ def _raise_stop(signum: int, _: FrameType | None) -> None:
     raise _StopRequested(signal.Signals(signum).name)
 
 
-def _wait_until_healthy(url: str, children: list[ManagedProcess]) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        for child in children:
-            if child.poll() is not None:
-                raise RuntimeError(f"{child.name} exited with code {child.poll()} before it was ready")
+@dataclass
+class Service:
+    """A child process and how to tell that it answers: `missing()` is None when ready, else what it waits for."""
+
+    process: ManagedProcess
+    missing: Callable[[], str | None]
+    url: str
+    prepare: Callable[[], None] | None = None
+    # The sandbox must answer before the others start: they may ask it for tokens straight away.
+    ready_before_next: bool = False
+
+
+def _http_ok(client: httpx.Client, url: str) -> Callable[[], str | None]:
+    def missing() -> str | None:
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{url} did not answer within {READY_TIMEOUT_SECONDS} s")
+            status = client.get(url, timeout=2).status_code
+        except httpx.HTTPError as exc:
+            return f"no answer yet ({type(exc).__name__})"
+        return None if status == 200 else f"answers {status}"
+
+    return missing
 
 
-def run_dev(settings: Settings) -> int:
-    ensure_port_free(settings.api_port, "API_PORT")
-    url = ensure_database_url(settings)
-    say(f"database: {describe_url(url)}")
-    upgrade_to_head(url)
-    say("migrations: up to date")
+def _wait_until_ready(services: list[Service]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    waiting = list(services)
+    while waiting:
+        for service in services:
+            code = service.process.poll()
+            if code is not None:
+                raise RuntimeError(f"{service.process.name} exited with code {code} before it was ready")
+        waiting = [service for service in waiting if service.missing() is not None]
+        if waiting and time.monotonic() > deadline:
+            detail = "; ".join(f"{s.process.name}: {s.missing()}" for s in waiting)
+            raise RuntimeError(f"not ready within {READY_TIMEOUT_SECONDS} s: {detail}")
+        if waiting:
+            time.sleep(0.3)
 
+
+def _create_demo_user(url: str) -> None:
+    engine = build_engine(url, pool_size=1, max_overflow=0)
+    try:
+        with unit_of_work(sessionmaker(engine)) as session:
+            created = ensure_demo_user(session)
+    finally:
+        engine.dispose()
+    say(f"demo user: {DEMO_EMAIL} / {DEMO_PASSWORD} ({'created' if created else 'already there'})")
+
+
+def _child_environment(settings: Settings, database_url: str, data_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env["DATABASE_URL"] = url
+    env["DATABASE_URL"] = database_url
+    env["FINSYNC_DATA_DIR"] = str(data_dir)
+    env["DAGSTER_HOME"] = str(settings.dagster_home.resolve())
+    # The Dagster this process starts listens on IPv4 loopback; `localhost` may resolve to ::1 first.
+    env.setdefault("DAGSTER_URL", f"http://127.0.0.1:{settings.dagster_port}")
+    return env
+
+
+def _services(settings: Settings, env: dict[str, str], http: httpx.Client) -> list[Service]:
+    bin_dir = Path(sys.executable).parent
+    services = []
+    if settings.uses_sandbox:
+        sandbox_url = f"http://127.0.0.1:{settings.sandbox_port}"
+        state_file = settings.finsync_data_dir.resolve() / "sandbox" / "state.json"
+        state_file.parent.mkdir(parents=True, exist_ok=True)
+        sandbox = ManagedProcess(
+            "sandbox",
+            [
+                sys.executable,
+                "-m",
+                "src.cli",
+                "sandbox",
+                "--port",
+                str(settings.sandbox_port),
+                "--state-file",
+                str(state_file),
+            ],
+            env=env,
+            cwd=str(PROJECT_ROOT),
+        )
+        services.append(Service(sandbox, _http_ok(http, f"{sandbox_url}/"), sandbox_url, ready_before_next=True))
+    dagster_url = f"http://127.0.0.1:{settings.dagster_port}"
+    dagster_dev = ManagedProcess(
+        "dagster",
+        [
+            str(bin_dir / "dagster"),
+            "dev",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(settings.dagster_port),
+            "-w",
+            str(PROJECT_ROOT / "workspace.yaml"),
+        ],
+        env=env,
+        cwd=str(PROJECT_ROOT),
+    )
+    home = settings.dagster_home.resolve()
+    services.append(
+        Service(
+            dagster_dev,
+            lambda: dagster.readiness(http, dagster_url),
+            dagster_url,
+            prepare=lambda: dagster.prepare_home(home, env),
+        )
+    )
+    api_url = f"http://127.0.0.1:{settings.api_port}"
     api = ManagedProcess(
         "api",
         [
@@ -76,32 +170,69 @@ def run_dev(settings: Settings) -> int:
             "--no-access-log",
         ],
         env=env,
+        cwd=str(PROJECT_ROOT),
     )
-    children = [api]
+    services.append(Service(api, _http_ok(http, f"{api_url}/health"), api_url))
+    return services
+
+
+def _ports(settings: Settings) -> dict[str, int]:
+    ports = {"API_PORT": settings.api_port, "DAGSTER_PORT": settings.dagster_port}
+    if settings.uses_sandbox:
+        ports["SANDBOX_PORT"] = settings.sandbox_port
+    return ports
+
+
+def run_dev(settings: Settings) -> int:
+    ensure_ports_free(_ports(settings))
+    data_dir = settings.finsync_data_dir.resolve()
+    url = ensure_database_url(settings)
+    say(f"database: {describe_url(url)}")
+    upgrade_to_head(url)
+    say("migrations: up to date")
+    _create_demo_user(url)
+
+    env = _child_environment(settings, url, data_dir)
+    http = httpx.Client()
+    services = _services(settings, env, http)
+    started: list[ManagedProcess] = []
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
-        for child in children:
-            child.start()
-        api_url = f"http://127.0.0.1:{settings.api_port}"
-        _wait_until_healthy(f"{api_url}/health", children)
-        say(f"API:      {api_url}  (docs: {api_url}/docs)")
-        say("ready — press Ctrl-C to stop")
+        for service in services:
+            if service.prepare is not None:
+                service.prepare()
+            service.process.start()
+            started.append(service.process)
+            if service.ready_before_next:
+                _wait_until_ready([service])
+        _wait_until_ready(services)
+        by_name = {service.process.name: service.url for service in services}
+        say(f"web page:  {by_name['api']}/")
+        say(f"API docs:  {by_name['api']}/docs")
+        say(f"Dagster:   {by_name['dagster']}")
+        if "sandbox" in by_name:
+            say(f"sandbox:   {by_name['sandbox']} (stands in for GoCardless)")
+        say(f"{READY_LINE}: open {by_name['api']}/ and sign in as {DEMO_EMAIL} — press Ctrl-C to stop")
         while True:
-            for child in children:
-                code = child.poll()
+            for process in started:
+                code = process.poll()
                 if code is not None:
-                    say(f"{child.name} exited with code {code}; stopping")
+                    say(f"{process.name} exited with code {code}; stopping")
                     return 1
             time.sleep(0.5)
     except _StopRequested as stop:
         say(f"{stop} received; stopping")
         return 0
+    except RuntimeError as exc:
+        say(f"{exc}; stopping")
+        return 1
     finally:
         # Ignore further Ctrl-C while the children stop, so a second press cannot orphan them.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        for child in reversed(children):
-            child.stop()
+        for process in reversed(started):
+            process.stop()
+        http.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         say("stopped")

@@ -9,8 +9,6 @@ brings Dagster back on the same port and home (the same runs), for tests of Dags
 
 import atexit
 import os
-import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -19,19 +17,13 @@ from typing import Any
 
 import httpx
 
+from src.devstack.dagster import prepare_home, readiness
 from src.devstack.processes import ManagedProcess
 from tests.harness.sandbox import PROJECT_ROOT, free_port
 
 CONNECTION_TAG = "finsync/connection_id"
-LOCATION_NAME = "finsync"
-START_TIMEOUT = 120.0
 
-_READY_QUERY = """
-query HarnessReady {
-  repositoriesOrError { __typename ... on RepositoryConnection { nodes { name location { name } } } }
-  instance { daemonHealth { daemonStatus(daemonType: "QUEUED_RUN_COORDINATOR") { healthy } } }
-}
-"""
+START_TIMEOUT = 120.0
 
 _RUN_COUNT_QUERY = """
 query HarnessRunCount($filter: RunsFilter) {
@@ -51,7 +43,6 @@ class LiveDagster:
         self.url = f"http://127.0.0.1:{self.port}"
         self.home = workdir / "dagster_home"
         self.home.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(PROJECT_ROOT / "deploy" / "dagster.dev.yaml", self.home / "dagster.yaml")
         self.webserver_log = workdir / "webserver.log"
         self.daemon_log = workdir / "daemon.log"
         self.env = {**os.environ, **env, "DAGSTER_HOME": str(self.home), "DAGSTER_URL": self.url}
@@ -69,7 +60,7 @@ class LiveDagster:
         """Start both processes and wait until GraphQL answers, the location is loaded and the queue runs."""
         if self._processes:
             raise RuntimeError("Dagster is already running")
-        self._initialise_instance()
+        prepare_home(self.home, self.env)
         bin_dir = Path(sys.executable).parent
         workspace = str(self.workspace)
         commands = {
@@ -91,18 +82,6 @@ class LiveDagster:
             self.stop()
             raise
 
-    def _initialise_instance(self) -> None:
-        """Create the instance's SQLite storage once, before the webserver and the daemon start: started together
-        on an empty DAGSTER_HOME, both stamp the schema's version and then refuse to load ("more than one head")."""
-        subprocess.run(
-            [sys.executable, "-c", "import dagster; dagster.DagsterInstance.get().dispose()"],
-            env=self.env,
-            cwd=str(PROJECT_ROOT),
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         last = "no answer yet"
@@ -110,16 +89,10 @@ class LiveDagster:
             for process in self._processes:
                 if process.poll() is not None:
                     raise RuntimeError(f"{process.name} exited ({process.poll()}):\n{self.logs()}")
-            try:
-                data = self.query(_READY_QUERY)
-                repositories = data["repositoriesOrError"].get("nodes") or []
-                loaded = any(node["location"]["name"] == LOCATION_NAME for node in repositories)
-                queue_healthy = bool(data["instance"]["daemonHealth"]["daemonStatus"]["healthy"])
-                if loaded and queue_healthy:
-                    return
-                last = f"location loaded: {loaded}, queue daemon healthy: {queue_healthy}"
-            except (httpx.HTTPError, KeyError, TypeError, ValueError) as exc:
-                last = repr(exc)
+            missing = readiness(self._http, self.url)
+            if missing is None:
+                return
+            last = missing
             time.sleep(0.25)
         raise RuntimeError(f"Dagster was not ready within {timeout:.0f} s ({last}):\n{self.logs()}")
 

@@ -1,0 +1,174 @@
+"""The newcomer's path, end to end: `make dev`, the page in a real browser, then Ctrl-C.
+
+One stack serves the module, in order: the page flow in headless Chromium (register → connect the sandbox bank →
+approve on its consent page → Sync now → completed → transactions listed), then Ctrl-C, which must leave no process
+of the stack behind, then a second start on the same data dir, which must find everything where it was left.
+Screenshots of each step land in test-artifacts/ (git-ignored).
+"""
+
+import os
+import re
+import shutil
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from src.auth.demo import DEMO_EMAIL, DEMO_PASSWORD
+from tests.harness.devstack import DevStack, stack_environment, stack_processes
+from tests.harness.sandbox import PROJECT_ROOT
+
+ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "e2e"
+SANDBOX_INSTITUTION = "SANDBOXFINANCE_SFIN0000"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+E2E_PASSWORD = "correct horse battery"
+
+
+def _chromium() -> str:
+    """Debian's Chromium (or CHROMIUM_PATH); skip with install instructions where it is missing, fail in CI."""
+    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if path:
+        return path
+    message = (
+        "Chromium is not installed: the end-to-end page test needs it. Install it with "
+        "`sudo apt-get install chromium` (Debian/Ubuntu), or set CHROMIUM_PATH to a Chromium binary."
+    )
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+class Shared:
+    """What the module's tests hand on to each other (the user the page registered)."""
+
+    email: str | None = None
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("devstack") / "data"
+
+
+@pytest.fixture(scope="module")
+def stack_env(data_dir: Path) -> dict[str, str]:
+    return stack_environment(data_dir)
+
+
+@pytest.fixture(scope="module")
+def stack(stack_env: dict[str, str], data_dir: Path) -> Iterator[DevStack]:
+    running = DevStack(stack_env, data_dir.parent / "make-dev.log")
+    try:
+        running.wait_ready()
+        yield running
+    finally:
+        running.close()
+
+
+def test_register_connect_approve_sync_and_read_transactions(stack: DevStack) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    executable = _chromium()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    email = f"e2e-{uuid.uuid4().hex[:8]}@example.com"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(30_000)
+        try:
+            page.goto(f"{stack.api_url}/")
+            expect(page.locator("#auth")).to_be_visible()
+            # The demo account is offered on a `make dev` stack; this test registers a user of its own.
+            expect(page.locator("#email")).to_have_value(DEMO_EMAIL)
+            page.fill("#email", email)
+            page.fill("#password", E2E_PASSWORD)
+            page.click("#register")
+            expect(page.locator("#signed-in-as")).to_contain_text(email)
+            page.screenshot(path=ARTIFACTS / "01-signed-in.png", full_page=True)
+
+            page.select_option("#country", "GB")
+            expect(page.locator(f"#institution option[value='{SANDBOX_INSTITUTION}']")).to_have_count(1)
+            page.select_option("#institution", SANDBOX_INSTITUTION)
+            page.click("#connect")
+
+            page.wait_for_url(f"{stack.sandbox_url}/**")
+            page.screenshot(path=ARTIFACTS / "02-consent.png", full_page=True)
+            page.click("button[value=approve]")
+
+            # Back on the page, signed in again through the refresh cookie, the first sync under way.
+            page.wait_for_url(f"{stack.api_url}/**")
+            card = page.locator(".connection-card")
+            expect(card).to_have_count(1)
+            expect(page.locator("#notice")).not_to_be_empty()
+            expect(card).to_have_attribute("data-job-state", "completed", timeout=120_000)
+            page.screenshot(path=ARTIFACTS / "03-linked-first-sync.png", full_page=True)
+
+            card.locator("button.sync-now").click()
+            expect(card).to_have_attribute("data-job-state", re.compile(r"^(pending|running)$"), timeout=10_000)
+            expect(card).to_have_attribute("data-job-state", "completed", timeout=120_000)
+            expect(card.locator(".job-status")).to_contain_text("Synced")
+            expect(card.locator(".last-sync")).not_to_contain_text("never")
+
+            expect(page.locator("#accounts .account").first).to_be_visible()
+            rows = page.locator("#tx-table tbody tr.tx")
+            expect(rows.first).to_be_visible()
+            assert rows.count() > 0
+            page.screenshot(path=ARTIFACTS / "04-synced.png", full_page=True)
+        except Exception:
+            page.screenshot(path=ARTIFACTS / "failure.png", full_page=True)
+            raise
+        finally:
+            browser.close()
+    Shared.email = email
+
+
+def test_ctrl_c_leaves_no_process_and_a_second_start_reuses_the_data(
+    stack: DevStack, stack_env: dict[str, str], data_dir: Path
+) -> None:
+    before = stack_processes(data_dir)
+    names = " ".join(before.values())
+    for part in ("src.cli sandbox", "dagster dev", "dagster_webserver", "dagster._daemon", "uvicorn", "postgres"):
+        assert part in names, f"{part!r} is not running under make dev: {sorted(before.values())}"
+
+    # make re-raises the SIGINT once its recipe has ended, as it does at a terminal; finsync itself ends cleanly.
+    assert stack.interrupt() in (0, -signal.SIGINT)
+    deadline = time.monotonic() + 20
+    while stack_processes(data_dir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = stack_processes(data_dir)
+    assert not left, f"Ctrl-C left these behind: {left}"
+    assert "[finsync] stopped" in stack.output()
+
+    again = DevStack(stack_env, data_dir.parent / "make-dev-again.log")
+    try:
+        again.wait_ready()
+        output = again.output()
+        assert "Running upgrade" not in output
+        assert "already there" in output  # the demo user, not created twice
+        email, password = (Shared.email, E2E_PASSWORD) if Shared.email else (DEMO_EMAIL, DEMO_PASSWORD)
+        token = httpx.post(
+            f"{again.api_url}/auth/token", data={"username": email, "password": password}, timeout=10
+        ).json()["access_token"]
+        connections = httpx.get(
+            f"{again.api_url}/api/connections", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        ).json()["items"]
+        if Shared.email:  # the bank the page connected before Ctrl-C is still there, and its sync
+            assert len(connections) == 1
+            assert connections[0]["last_synced_at"] is not None
+        assert again.interrupt() in (0, -signal.SIGINT)
+        assert "[finsync] stopped" in again.output()
+    finally:
+        again.close()
+    assert not stack_processes(data_dir)
