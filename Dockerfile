@@ -4,7 +4,8 @@
 #   Dagster webserver: dagster-webserver -h 0.0.0.0 -p 3001 -w workspace.yaml
 #   Dagster daemon:    dagster-daemon run -w workspace.yaml
 #   Migrations:        finsync migrate
-# Production runs set DATABASE_URL (no embedded PostgreSQL in containers), JWT_SECRET and FINSYNC_ENV=production.
+# Production runs set DATABASE_URL (no embedded PostgreSQL in containers), JWT_SECRET and FINSYNC_ENV=production;
+# docker-compose.yml runs all four with the environment each needs.
 
 ARG PYTHON_VERSION=3.11
 
@@ -28,7 +29,11 @@ ENV PATH="/app/.venv/bin:${PATH}" \
     PYTHONUNBUFFERED=1 \
     FINSYNC_DATA_DIR=/app/.data \
     DAGSTER_HOME=/app/.data/dagster
-RUN mkdir -p /app/.data/dagster && chown -R finsync:finsync /app/.data
+# The production Dagster instance ships in the image, so a new image brings its dagster.yaml with it. Dagster
+# writes compute logs and artifacts to $DAGSTER_HOME/storage, which docker-compose.yml mounts as a volume; it is
+# created here so that a new volume starts out owned by finsync.
+COPY --chown=finsync:finsync deploy/dagster.yaml /app/.data/dagster/dagster.yaml
+RUN mkdir -p /app/.data/dagster/storage && chown -R finsync:finsync /app/.data
 USER finsync
 EXPOSE 8000 3001
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
