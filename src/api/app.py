@@ -13,6 +13,8 @@ from src.accounts.endpoints import router as accounts_router
 from src.api.access_log import AccessLogMiddleware
 from src.api.errors import ErrorResponse, register_error_handlers
 from src.api.health import router as health_router
+from src.api.meta import router as meta_router
+from src.api.web import router as web_router
 from src.auth.endpoints import router as auth_router
 from src.connections.endpoints import router as connections_router
 from src.db import dispose_engine
@@ -84,6 +86,8 @@ def create_app() -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(transactions_router)
     app.include_router(jobs_router)
+    app.include_router(meta_router)
+    app.include_router(web_router)
     job_hooks.install()
     _envelope_for_validation_errors(app)
     return app

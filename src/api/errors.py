@@ -5,13 +5,14 @@ is logged with its traceback and answered with a generic 500 envelope that revea
 """
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from src.errors import AppError
@@ -39,6 +40,9 @@ class ErrorResponse(BaseModel):
     code: str
     detail: str
     errors: list[dict[str, Any]] | None = None
+    retry_at: datetime | None = Field(
+        default=None, description="With 429 `rate_limited`: when the bank allows the next call (UTC)."
+    )
 
 
 _DESCRIPTIONS = {

@@ -1,0 +1,47 @@
+"""`GET /api/meta`: what the web page needs to know about this deployment before anyone signs in."""
+
+from typing import Literal
+
+from fastapi import APIRouter
+
+from src.api.errors import error_responses
+from src.api.schemas import Schema
+from src.auth.demo import DEMO_EMAIL, DEMO_PASSWORD
+from src.settings import Environment, settings
+
+router = APIRouter(prefix="/api", tags=["meta"])
+
+
+class DemoAccount(Schema):
+    """The account `finsync dev` creates. Its password is public on purpose: the README prints it, and the account
+    exists only on a development stack that `finsync dev` started."""
+
+    email: str
+    password: str
+
+
+class Meta(Schema):
+    """The deployment as the web page sees it: which environment, which GoCardless, and (in development only) the
+    demo account to pre-fill the sign-in form with."""
+
+    environment: Environment
+    gocardless: Literal["sandbox", "gocardless"]
+    demo_account: DemoAccount | None
+
+
+@router.get("/meta", response_model=Meta, responses=error_responses())
+def read_meta() -> Meta:
+    """The environment (`development` or `production`), whether GoCardless is the local `sandbox` or the real
+    `gocardless`, and the demo account's credentials when the environment is development (null otherwise). No
+    token needed: the sign-in page reads it. The demo password is not a secret (the README prints it); the account
+    only exists on a `finsync dev` stack."""
+    demo = (
+        DemoAccount(email=DEMO_EMAIL, password=DEMO_PASSWORD)
+        if settings.finsync_env is Environment.development
+        else None
+    )
+    return Meta(
+        environment=settings.finsync_env,
+        gocardless="sandbox" if settings.uses_sandbox else "gocardless",
+        demo_account=demo,
+    )

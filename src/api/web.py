@@ -1,0 +1,72 @@
+"""The reference web page: `GET /` answers `src/web/index.html`, `GET /static/<file>` the files beside it.
+
+Files are read at request time with `Cache-Control: no-cache` (the browser revalidates with the ETag), so an edit
+shows on reload without a build step or a restart. Only flat names with a known extension are served: a name
+cannot hold a slash, so no request reaches outside `src/web/`. The folder is found from this module's location,
+not the working directory, so it works the same from a checkout and from the Docker image (which copies `src/`).
+The routes stay out of the OpenAPI document: they are not part of the API its generated clients speak.
+"""
+
+import re
+from pathlib import Path
+
+from fastapi import APIRouter, Request, Response
+
+from src.errors import NotFoundError
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+_CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
+_STATIC_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+# The page needs nothing but itself: no inline script or style, no other origin, no framing (clickjacking).
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-cache",
+}
+
+router = APIRouter(include_in_schema=False)
+
+
+def _serve(path: Path, request: Request) -> Response:
+    content_type = _CONTENT_TYPES.get(path.suffix)
+    if content_type is None or not path.is_file():
+        raise NotFoundError("There is nothing at this address.")
+    stat = path.stat()
+    etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+    headers = {**SECURITY_HEADERS, "ETag": etag}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(path.read_bytes(), media_type=content_type, headers=headers)
+
+
+@router.get("/")
+def index(request: Request) -> Response:
+    return _serve(WEB_DIR / "index.html", request)
+
+
+@router.get("/static/{name}")
+def static_file(name: str, request: Request) -> Response:
+    if not _STATIC_NAME.match(name) or ".." in name:
+        raise NotFoundError("There is nothing at this address.")
+    return _serve(WEB_DIR / name, request)

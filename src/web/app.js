@@ -1,0 +1,472 @@
+// The finsync reference page: sign in, connect a bank, sync, and read accounts, balances and transactions, all
+// through the public REST API. Entry point: the other modules hold the API client, formatting and each section.
+
+import { api, ApiError, getMeta, logIn, logOut, refreshSession, register, setSignedOutHandler } from "./api.js";
+import { renderBalanceChart, renderChartMessage } from "./chart.js";
+import {
+  connectionName,
+  currentConnections,
+  followJob,
+  loadConnections,
+  refreshRelativeTimes,
+  resetConnections,
+  resumeUnfinishedJobs,
+  setUpConnections,
+} from "./connections.js";
+import { $, el, showMessage } from "./dom.js";
+import { formatDateTime, formatMoney, isNegative, localDay } from "./format.js";
+import {
+  loadTransactions,
+  resetTransactions,
+  setTransactionAccount,
+  setTransactionAccounts,
+  setUpTransactions,
+} from "./transactions.js";
+
+// EU/EEA countries and the UK, where GoCardless Bank Account Data reaches banks.
+const COUNTRIES = [
+  "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IS", "IE", "IT", "LV", "LI",
+  "LT", "LU", "MT", "NL", "NO", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "GB",
+];
+const DEFAULT_COUNTRY = "GB";
+
+const CALLBACK_MESSAGES = {
+  unknown_reference: "That bank link is unknown or has already expired. Please connect the bank again.",
+  already_used: "That bank link was already used; the connection is listed below.",
+  gocardless_unavailable: "GoCardless could not be reached to finish connecting. Please try again in a moment.",
+  consent_refused: "The bank connection was not completed: consent was refused at the bank.",
+};
+
+let accounts = [];
+let meta = null;
+let selectedAccountId = null;
+let pendingCallback = null;
+let signedInView = false;
+let institutionsRequest = 0;
+let accountsRequest = 0;
+
+// -- notices -------------------------------------------------------------------------------------------------------
+
+function notify(message, kind = "info") {
+  const notice = $("#notice");
+  notice.textContent = message;
+  notice.dataset.kind = kind;
+  notice.hidden = !message;
+}
+
+/** The bank sends the user back to `/?status=…&connection_id=…&error=…&job_id=…`: say what happened, then tidy
+ * the address bar so a reload does not repeat the message. */
+function takeCallbackParams() {
+  const params = new URLSearchParams(window.location.search);
+  if (!params.has("status")) return null;
+  const callback = {
+    status: params.get("status"),
+    connectionId: params.get("connection_id"),
+    error: params.get("error"),
+    jobId: params.get("job_id"),
+  };
+  notify(...callbackMessage(callback));
+  for (const name of ["status", "connection_id", "error", "job_id"]) params.delete(name);
+  const query = params.toString();
+  const address = `${window.location.pathname}${query ? `?${query}` : ""}${window.location.hash}`;
+  window.history.replaceState(null, "", address);
+  return callback;
+}
+
+function callbackMessage({ status, error, jobId }) {
+  if (status === "active") {
+    return [jobId ? "Bank connected. Fetching your accounts and transactions now…" : "Bank connected.", "success"];
+  }
+  if (status === "rejected") {
+    const known = CALLBACK_MESSAGES[error];
+    return [known ?? `The bank connection was not completed${error ? ` (the bank said: ${error})` : ""}.`, "error"];
+  }
+  return [CALLBACK_MESSAGES[error] ?? `Connecting the bank failed${error ? ` (${error})` : ""}.`, "error"];
+}
+
+// -- views ---------------------------------------------------------------------------------------------------------
+
+function showSignIn(message = "") {
+  signedInView = false;
+  resetConnections();
+  resetTransactions();
+  accounts = [];
+  selectedAccountId = null;
+  $("#accounts").replaceChildren();
+  $("#account-detail").hidden = true;
+  $("#loading").hidden = true;
+  $("#app").hidden = true;
+  $("#session").hidden = true;
+  $("#auth").hidden = false;
+  showMessage($("#auth-error"), message);
+  setAuthBusy(false);
+  prefillDemoAccount();
+  const email = $("#email");
+  (email.value ? $("#password") : email).focus();
+}
+
+async function showApp() {
+  signedInView = true;
+  showMessage($("#auth-error"), "");
+  $("#loading").hidden = true;
+  $("#auth").hidden = true;
+  $("#app").hidden = false;
+  $("#session").hidden = false;
+  try {
+    const me = await api("/auth/me");
+    $("#signed-in-as").textContent = me.email;
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 401)) notify(error.message, "error");
+    return;
+  }
+  loadInstitutions();
+  await afterSync();
+  const callback = pendingCallback;
+  pendingCallback = null;
+  if (callback?.jobId && callback.connectionId) followJob(callback.connectionId, callback.jobId);
+  resumeUnfinishedJobs().catch(() => {});
+}
+
+function onSessionEnded() {
+  if (signedInView) showSignIn("Your session has ended. Please sign in again.");
+}
+
+// -- sign in -------------------------------------------------------------------------------------------------------
+
+function setAuthBusy(busy) {
+  $("#login").disabled = busy;
+  $("#register").disabled = busy;
+  $("#auth-form").setAttribute("aria-busy", busy ? "true" : "false");
+}
+
+function credentials() {
+  return { email: $("#email").value.trim(), password: $("#password").value };
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const { email, password } = credentials();
+  if (!email || !password) {
+    showMessage($("#auth-error"), "Enter your e-mail address and password.");
+    return;
+  }
+  setAuthBusy(true);
+  showMessage($("#auth-error"), "");
+  try {
+    await logIn(email, password);
+  } catch (error) {
+    setAuthBusy(false);
+    showMessage($("#auth-error"), error.message);
+    return;
+  }
+  $("#password").value = "";
+  setAuthBusy(false);
+  await showApp();
+}
+
+async function createAccount() {
+  const { email, password } = credentials();
+  if (!email) {
+    showMessage($("#auth-error"), "Enter the e-mail address to register.");
+    return;
+  }
+  if (password.length < 10) {
+    showMessage($("#auth-error"), "Choose a password of at least 10 characters.");
+    return;
+  }
+  setAuthBusy(true);
+  showMessage($("#auth-error"), "");
+  try {
+    await register(email, password);
+    await logIn(email, password);
+  } catch (error) {
+    setAuthBusy(false);
+    showMessage($("#auth-error"), error.message);
+    return;
+  }
+  $("#password").value = "";
+  setAuthBusy(false);
+  notify("Account created. Welcome to finsync!", "success");
+  await showApp();
+}
+
+async function signOut() {
+  signedInView = false;
+  await logOut();
+  $("#signed-in-as").textContent = "";
+  notify("");
+  showSignIn();
+}
+
+async function loadMeta() {
+  try {
+    meta = await getMeta();
+  } catch {
+    return;
+  }
+  const badge = $("#env-badge");
+  if (meta.environment !== "production" || meta.gocardless === "sandbox") {
+    badge.textContent = meta.gocardless === "sandbox" ? `${meta.environment} · sandbox bank` : meta.environment;
+    badge.hidden = false;
+  }
+  if (!$("#auth").hidden) prefillDemoAccount();
+}
+
+/** On a development stack the demo account fills an empty form (or the demo address left from signing out). */
+function prefillDemoAccount() {
+  const demo = meta?.demo_account;
+  const email = $("#email");
+  const password = $("#password");
+  if (demo && !password.value && (!email.value || email.value === demo.email)) {
+    email.value = demo.email;
+    password.value = demo.password;
+  }
+  updateDemoHint();
+}
+
+function updateDemoHint() {
+  const demo = meta?.demo_account;
+  $("#auth-hint").hidden = !(demo && $("#email").value === demo.email && $("#password").value === demo.password);
+}
+
+// -- connecting a bank ---------------------------------------------------------------------------------------------
+
+function fillCountries() {
+  const names =
+    typeof Intl.DisplayNames === "function" ? new Intl.DisplayNames([navigator.language], { type: "region" }) : null;
+  const options = COUNTRIES.map((code) => ({ code, name: names?.of(code) ?? code }));
+  options.sort((a, b) => a.name.localeCompare(b.name));
+  $("#country").replaceChildren(
+    ...options.map(({ code, name }) => el("option", { attrs: { value: code }, text: `${name} (${code})` })),
+  );
+  $("#country").value = DEFAULT_COUNTRY;
+}
+
+async function loadInstitutions() {
+  const select = $("#institution");
+  const country = $("#country").value;
+  const current = ++institutionsRequest;
+  select.disabled = true;
+  $("#connect").disabled = true;
+  select.replaceChildren(el("option", { attrs: { value: "" }, text: "Loading banks…" }));
+  showMessage($("#connect-error"), "");
+  try {
+    const page = await api("/api/institutions", { query: { country } });
+    if (current !== institutionsRequest) return;
+    if (page.items.length === 0) {
+      select.replaceChildren(el("option", { attrs: { value: "" }, text: "No banks available in this country" }));
+      return;
+    }
+    select.replaceChildren(
+      ...page.items.map((institution) => el("option", { attrs: { value: institution.id }, text: institution.name })),
+    );
+    select.disabled = false;
+    $("#connect").disabled = false;
+  } catch (error) {
+    if (current !== institutionsRequest) return;
+    select.replaceChildren(el("option", { attrs: { value: "" }, text: "Banks could not be loaded" }));
+    const prefix = error.status === 502 || error.status === 503 ? "The bank list is unavailable right now: " : "";
+    showMessage($("#connect-error"), `${prefix}${error.message}`);
+  }
+}
+
+async function connectBank(event) {
+  event.preventDefault();
+  const institutionId = $("#institution").value;
+  if (!institutionId) {
+    showMessage($("#connect-error"), "Choose a bank first.");
+    return;
+  }
+  const friendlyName = $("#friendly-name").value.trim();
+  $("#connect").disabled = true;
+  showMessage($("#connect-error"), "");
+  try {
+    const answer = await api("/api/connections", {
+      method: "POST",
+      json: { institution_id: institutionId, friendly_name: friendlyName || null },
+    });
+    window.location.assign(answer.link);
+  } catch (error) {
+    $("#connect").disabled = false;
+    showMessage($("#connect-error"), error.message);
+  }
+}
+
+// -- connections, accounts, balances -------------------------------------------------------------------------------
+
+async function refreshConnections() {
+  try {
+    await loadConnections();
+  } catch (error) {
+    if (signedInView) notify(`Connections could not be loaded: ${error.message}`, "error");
+  }
+}
+
+function accountLabel(account) {
+  return account.display_name || account.name || account.iban || "Account";
+}
+
+async function refreshAccounts() {
+  const current = ++accountsRequest;
+  let page;
+  try {
+    page = await api("/api/accounts");
+  } catch (error) {
+    if (signedInView) notify(`Accounts could not be loaded: ${error.message}`, "error");
+    return;
+  }
+  if (current !== accountsRequest) return;
+  accounts = page.items;
+  if (selectedAccountId && !accounts.some((account) => account.id === selectedAccountId)) selectedAccountId = null;
+  renderAccounts();
+  setTransactionAccounts(accounts, accountLabel);
+  setTransactionAccount(selectedAccountId);
+  if (selectedAccountId) loadChart();
+  else $("#account-detail").hidden = true;
+}
+
+function renderAccounts() {
+  const connectionNames = new Map(currentConnections().map((item) => [item.id, connectionName(item)]));
+  $("#accounts").replaceChildren(...accounts.map((account) => accountCard(account, connectionNames)));
+  $("#accounts-empty").hidden = accounts.length > 0;
+}
+
+function accountCard(account, connectionNames) {
+  const selected = account.id === selectedAccountId;
+  const balance = account.balance;
+  const currency = balance?.currency ?? account.currency;
+  const article = el("article", {
+    class: `card account${selected ? " selected" : ""}${account.hidden ? " hidden-account" : ""}`,
+    data: { accountId: account.id },
+    attrs: { "aria-current": selected ? "true" : null },
+  });
+  const select = el(
+    "button",
+    { class: "account-select", attrs: { type: "button", "aria-pressed": selected ? "true" : "false" } },
+    el("span", { class: "account-name", text: accountLabel(account) }),
+  );
+  article.append(
+    el("h3", { class: "account-title" }, select),
+    el("p", { class: "account-meta" }, ...accountMeta(account, connectionNames)),
+    el(
+      "p",
+      { class: "balance" },
+      balance
+        ? el("span", {
+            class: isNegative(balance.amount) ? "amount negative" : "amount",
+            text: formatMoney(balance.amount, currency),
+          })
+        : el("span", { class: "muted", text: "No balance yet" }),
+    ),
+    balance
+      ? el("p", {
+          class: "balance-detail",
+          text: [balance.type, balance.as_of ? `as of ${formatDateTime(balance.as_of)}` : null]
+            .filter(Boolean)
+            .join(" · "),
+        })
+      : null,
+  );
+  article.addEventListener("click", () => selectAccount(account.id));
+  return article;
+}
+
+function accountMeta(account, connectionNames) {
+  const parts = [];
+  if (account.iban) parts.push(el("span", { class: "iban", text: account.iban }));
+  if (account.currency) parts.push(el("span", { class: "currency", text: account.currency }));
+  const bank = connectionNames.get(account.connection_id);
+  if (bank) parts.push(el("span", { class: "account-bank", text: bank }));
+  if (account.status !== "active") parts.push(el("span", { class: "badge badge-muted", text: account.status }));
+  if (account.hidden) parts.push(el("span", { class: "badge badge-muted", text: "hidden" }));
+  return parts;
+}
+
+function selectAccount(accountId) {
+  selectedAccountId = accountId;
+  for (const card of document.querySelectorAll("#accounts article.account")) {
+    const on = card.dataset.accountId === accountId;
+    card.classList.toggle("selected", on);
+    if (on) card.setAttribute("aria-current", "true");
+    else card.removeAttribute("aria-current");
+    card.querySelector(".account-select")?.setAttribute("aria-pressed", on ? "true" : "false");
+  }
+  setTransactionAccount(accountId);
+  loadTransactions();
+  if (accountId) loadChart();
+  else $("#account-detail").hidden = true;
+}
+
+async function loadChart() {
+  const accountId = selectedAccountId;
+  const account = accounts.find((item) => item.id === accountId);
+  const container = $("#balance-chart");
+  $("#account-detail").hidden = false;
+  $("#chart-title").textContent = `Balance history — ${account ? accountLabel(account) : "account"}`;
+  container.setAttribute("aria-busy", "true");
+  try {
+    const snapshots = [];
+    let cursor = null;
+    // A year of daily balances is at most one page of 500; two pages leave room for several balance kinds.
+    for (let pages = 0; pages < 4; pages += 1) {
+      const page = await api(`/api/accounts/${encodeURIComponent(accountId)}/balances`, {
+        query: { from: localDay(-365), cursor },
+      });
+      snapshots.push(...page.items);
+      cursor = page.next_cursor;
+      if (!cursor) break;
+    }
+    if (accountId !== selectedAccountId) return;
+    renderBalanceChart(container, snapshots, {
+      title: `Balance of ${account ? accountLabel(account) : "the account"}`,
+      preferredType: account?.balance?.type,
+    });
+  } catch (error) {
+    if (accountId === selectedAccountId) {
+      renderChartMessage(container, `The balance history could not be loaded: ${error.message}`);
+    }
+  } finally {
+    container.setAttribute("aria-busy", "false");
+  }
+}
+
+/** Reload what a sync (or a deletion) changes. Connections first: account cards name their bank. */
+async function afterSync() {
+  await refreshConnections();
+  await Promise.allSettled([refreshAccounts(), loadTransactions()]);
+}
+
+// -- start ---------------------------------------------------------------------------------------------------------
+
+async function start() {
+  setSignedOutHandler(onSessionEnded);
+  setUpConnections($("#connections"), $("#connections-empty"), {
+    onSynced: () => afterSync(),
+    onChanged: () => afterSync(),
+    notify,
+  });
+  setUpTransactions({ onAccountChange: (accountId) => selectAccount(accountId) });
+  fillCountries();
+  $("#auth-form").addEventListener("submit", signIn);
+  $("#register").addEventListener("click", createAccount);
+  $("#email").addEventListener("input", updateDemoHint);
+  $("#password").addEventListener("input", updateDemoHint);
+  $("#logout").addEventListener("click", signOut);
+  $("#country").addEventListener("change", loadInstitutions);
+  $("#connect-form").addEventListener("submit", connectBank);
+  $("#chart-close").addEventListener("click", () => selectAccount(null));
+  setInterval(refreshRelativeTimes, 30_000);
+
+  pendingCallback = takeCallbackParams();
+  const metaLoaded = loadMeta();
+  const restored = await refreshSession();
+  if (restored) {
+    await showApp();
+  } else {
+    await metaLoaded;
+    showSignIn();
+  }
+}
+
+start();
+

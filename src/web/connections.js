@@ -1,0 +1,322 @@
+// Connection cards and their sync jobs: Sync now, polling a job until it ends, renewing consent, deleting.
+// A card's job state outlives re-rendering (the list is redrawn after every sync), so it is kept by connection id.
+
+import { api, ApiError } from "./api.js";
+import { el } from "./dom.js";
+import { formatDate, formatDateTime, formatRelative, formatTime } from "./format.js";
+
+export const TERMINAL_JOB_STATUSES = new Set(["completed", "failed", "canceled"]);
+const POLL_INTERVAL_MS = 1000;
+const MAX_POLL_FAILURES = 5;
+
+const STATUS_HELP = {
+  pending: "Waiting for your consent at the bank.",
+  active: "Connected.",
+  rejected: "Consent was refused at the bank.",
+  expired: "Access has ended: renew consent to keep syncing.",
+  suspended: "The bank suspended access.",
+  error: "Something went wrong with this connection.",
+};
+
+/** connection id → `{ state, text, busy, jobId, timer, failures }` */
+const jobs = new Map();
+let connections = [];
+let hooks = { onSynced: () => {}, onChanged: () => {}, notify: () => {} };
+let root = null;
+let emptyState = null;
+
+export function setUpConnections(container, empty, callbacks) {
+  root = container;
+  emptyState = empty;
+  hooks = { ...hooks, ...callbacks };
+}
+
+export function currentConnections() {
+  return connections;
+}
+
+export function connectionName(connection) {
+  return connection.friendly_name || connection.institution.name;
+}
+
+export async function loadConnections() {
+  const page = await api("/api/connections");
+  connections = page.items;
+  render();
+  return connections;
+}
+
+/** Resume following syncs that were under way before the page loaded (a reload during a sync). */
+export async function resumeUnfinishedJobs() {
+  const page = await api("/api/jobs", { query: { entity_type: "connection", limit: 50 } });
+  for (const job of page.items) {
+    if (!TERMINAL_JOB_STATUSES.has(job.status) && !jobs.get(job.entity_id)?.busy) followJob(job.entity_id, job.id);
+  }
+}
+
+/** Stop every poll (signing out). */
+export function resetConnections() {
+  for (const state of jobs.values()) clearTimeout(state.timer);
+  jobs.clear();
+  connections = [];
+  root?.replaceChildren();
+}
+
+/** Refresh the relative "last synced" times without rebuilding the cards (focus stays where it is). */
+export function refreshRelativeTimes() {
+  for (const node of root?.querySelectorAll("time[data-relative]") ?? []) {
+    node.textContent = formatRelative(node.dateTime);
+  }
+}
+
+function render() {
+  root.replaceChildren(...connections.map(card));
+  emptyState.hidden = connections.length > 0;
+}
+
+function card(connection) {
+  const name = connectionName(connection);
+  const article = el("article", {
+    class: "card connection-card",
+    data: { connectionId: connection.id, status: connection.status },
+    attrs: { "aria-label": name },
+  });
+  const subtitle = connection.friendly_name ? connection.institution.name : null;
+  const syncButton = el("button", { class: "sync-now", text: "Sync now", attrs: { type: "button" } });
+  const jobStatus = el("p", { class: "job-status", attrs: { role: "status", "aria-live": "polite" } });
+  const canRenew = connection.status === "expired" || connection.expiring_soon;
+  const renewButton = canRenew
+    ? el("button", { class: "renew button-secondary", text: "Renew consent", attrs: { type: "button" } })
+    : null;
+  const deleteButton = el("button", { class: "delete button-danger", text: "Delete", attrs: { type: "button" } });
+
+  if (connection.status !== "active") {
+    syncButton.disabled = true;
+    syncButton.title = "Only an active connection can be synced.";
+  }
+  syncButton.addEventListener("click", () => syncNow(connection.id));
+  renewButton?.addEventListener("click", () => renew(connection, renewButton));
+  deleteButton.addEventListener("click", () => remove(connection, deleteButton));
+
+  article.append(
+    el(
+      "header",
+      { class: "card-head" },
+      el("h3", { class: "connection-name", text: name }),
+      subtitle ? el("p", { class: "institution", text: subtitle }) : null,
+    ),
+    el(
+      "dl",
+      { class: "facts" },
+      el("dt", { text: "Status" }),
+      el(
+        "dd",
+        {},
+        el("span", { class: `status status-${connection.status}`, text: connection.status }),
+        el("span", { class: "status-help", text: ` ${STATUS_HELP[connection.status] ?? ""}` }),
+      ),
+      el("dt", { text: "Consent" }),
+      el("dd", { class: "expiry" }, ...expiry(connection)),
+      el("dt", { text: "Last sync" }),
+      el("dd", { class: "last-sync" }, ...lastSync(connection)),
+      el("dt", { text: "Accounts" }),
+      el("dd", { class: "account-count", text: String(connection.account_count) }),
+    ),
+    el("div", { class: "actions" }, syncButton, renewButton, deleteButton),
+    jobStatus,
+  );
+  applyJobState(article);
+  return article;
+}
+
+function expiry(connection) {
+  if (!connection.expires_at) return ["No end date reported yet"];
+  const parts = [];
+  const when = el("time", { attrs: { datetime: connection.expires_at }, text: formatDate(connection.expires_at) });
+  if (connection.status === "expired" || (connection.days_left !== null && connection.days_left < 0)) {
+    parts.push("Ended ", when);
+  } else {
+    parts.push("Until ", when);
+    if (connection.days_left !== null) {
+      parts.push(connection.days_left === 1 ? " · 1 day left" : ` · ${connection.days_left} days left`);
+    }
+  }
+  if (connection.expiring_soon) parts.push(" ", el("span", { class: "badge badge-warn", text: "expiring soon" }));
+  return parts;
+}
+
+function lastSync(connection) {
+  if (!connection.last_synced_at) return ["never"];
+  return [
+    el("time", {
+      attrs: { datetime: connection.last_synced_at, title: formatDateTime(connection.last_synced_at) },
+      data: { relative: "" },
+      text: formatRelative(connection.last_synced_at),
+    }),
+    ` (${formatDateTime(connection.last_synced_at)})`,
+  ];
+}
+
+function cardFor(connectionId) {
+  for (const article of root?.querySelectorAll("article.connection-card") ?? []) {
+    if (article.dataset.connectionId === connectionId) return article;
+  }
+  return null;
+}
+
+/** Copy the remembered job state of a connection onto its card (after a redraw or a change). */
+function applyJobState(article) {
+  const state = jobs.get(article.dataset.connectionId);
+  const button = article.querySelector("button.sync-now");
+  const status = article.querySelector(".job-status");
+  if (!state) return;
+  if (state.state) article.dataset.jobState = state.state;
+  else delete article.dataset.jobState;
+  article.setAttribute("aria-busy", state.busy ? "true" : "false");
+  if (state.busy) button.disabled = true;
+  status.textContent = state.text ?? "";
+  status.classList.toggle("job-error", Boolean(state.error));
+}
+
+function setJob(connectionId, changes) {
+  const state = { ...(jobs.get(connectionId) ?? {}), ...changes };
+  jobs.set(connectionId, state);
+  const article = cardFor(connectionId);
+  if (article) {
+    if (!state.busy) {
+      const connection = connections.find((item) => item.id === connectionId);
+      article.querySelector("button.sync-now").disabled = connection?.status !== "active";
+    }
+    applyJobState(article);
+  }
+  return state;
+}
+
+export async function syncNow(connectionId) {
+  if (jobs.get(connectionId)?.busy) return;
+  // The previous job's end state goes, so nobody mistakes it for this sync's.
+  setJob(connectionId, { busy: true, state: null, text: "Starting sync…", error: false });
+  let job;
+  try {
+    job = await api(`/api/connections/${encodeURIComponent(connectionId)}/sync`, { method: "POST" });
+  } catch (error) {
+    if (jobs.has(connectionId)) {
+      setJob(connectionId, { busy: false, state: null, error: true, text: syncRefusal(error) });
+    }
+    return;
+  }
+  if (!jobs.has(connectionId)) return; // signed out meanwhile
+  followJob(connectionId, job.id, job);
+}
+
+function syncRefusal(error) {
+  if (error instanceof ApiError && error.status === 429 && error.body.retry_at) {
+    const at = error.body.retry_at;
+    const sameDay = new Date(at).toDateString() === new Date().toDateString();
+    return `Rate limited until ${sameDay ? formatTime(at) : formatDateTime(at)}`;
+  }
+  return error.message;
+}
+
+/** Poll a job about once a second until it ends, showing its progress on the connection's card. */
+export function followJob(connectionId, jobId, firstAnswer = null) {
+  const current = jobs.get(connectionId);
+  if (current?.busy && current.jobId === jobId && current.timer) return;
+  clearTimeout(current?.timer);
+  setJob(connectionId, { busy: true, jobId, failures: 0, error: false, text: current?.text || "Starting sync…" });
+  if (firstAnswer) showJob(connectionId, firstAnswer);
+  else poll(connectionId, jobId);
+}
+
+async function poll(connectionId, jobId) {
+  const state = jobs.get(connectionId);
+  if (!state || state.jobId !== jobId) return;
+  try {
+    const job = await api(`/api/jobs/${encodeURIComponent(jobId)}`);
+    if (jobs.get(connectionId)?.jobId !== jobId) return; // deleted or signed out meanwhile
+    setJob(connectionId, { failures: 0 });
+    showJob(connectionId, job);
+  } catch (error) {
+    if (jobs.get(connectionId)?.jobId !== jobId) return; // deleted or signed out meanwhile
+    const failures = (jobs.get(connectionId).failures ?? 0) + 1;
+    if (error instanceof ApiError && (error.status === 404 || error.status === 401 || failures >= MAX_POLL_FAILURES)) {
+      setJob(connectionId, { busy: false, error: true, timer: null, text: `Lost track of the sync: ${error.message}` });
+      return;
+    }
+    const timer = setTimeout(() => poll(connectionId, jobId), POLL_INTERVAL_MS * 2 ** failures);
+    setJob(connectionId, { failures, timer });
+  }
+}
+
+function showJob(connectionId, job) {
+  if (jobs.get(connectionId)?.jobId !== job.id) return;
+  if (!TERMINAL_JOB_STATUSES.has(job.status)) {
+    const timer = setTimeout(() => poll(connectionId, job.id), POLL_INTERVAL_MS);
+    setJob(connectionId, { busy: true, state: job.status, timer, text: progressText(job) });
+    return;
+  }
+  if (job.status === "completed") {
+    const when = formatTime(job.completed_at ?? new Date().toISOString());
+    const text = [`Synced ✓ ${when}`, ...outcomeNotes(job)].join(" · ");
+    setJob(connectionId, { busy: false, state: job.status, timer: null, error: false, text });
+    hooks.onSynced(connectionId, job);
+  } else {
+    const fallback = job.status === "canceled" ? "The sync was canceled." : "The sync failed.";
+    const text = job.error_message || fallback;
+    setJob(connectionId, { busy: false, state: job.status, timer: null, error: true, text });
+  }
+}
+
+function progressText(job) {
+  if (job.progress && job.progress.total > 0) {
+    return `Syncing… ${job.progress.done} of ${job.progress.total} steps`;
+  }
+  if (job.status === "pending") {
+    return job.error_message ? `Waiting to start: ${job.error_message}` : "Waiting to start…";
+  }
+  return "Syncing…";
+}
+
+/** Accounts the run could not sync fully, said briefly after "Synced ✓". */
+function outcomeNotes(job) {
+  const notes = [];
+  const count = (kind) => job.outcomes.filter((outcome) => outcome.outcome === kind).length;
+  const plural = (n) => (n === 1 ? "1 account" : `${n} accounts`);
+  const limited = job.outcomes.filter((outcome) => outcome.outcome === "rate_limited");
+  if (limited.length) {
+    const retry = limited.map((outcome) => outcome.retry_at).filter(Boolean).sort()[0];
+    notes.push(`${plural(limited.length)} rate limited${retry ? ` until ${formatDateTime(retry)}` : ""}`);
+  }
+  if (count("reauth_required")) notes.push(`${plural(count("reauth_required"))} need renewed consent`);
+  if (count("bank_error")) notes.push(`${plural(count("bank_error"))} not synced: the bank answered with an error`);
+  return notes;
+}
+
+async function renew(connection, button) {
+  button.disabled = true;
+  try {
+    const answer = await api(`/api/connections/${encodeURIComponent(connection.id)}/reauthorise`, { method: "POST" });
+    window.location.assign(answer.link);
+  } catch (error) {
+    button.disabled = false;
+    hooks.notify(`Could not renew consent for ${connectionName(connection)}: ${error.message}`, "error");
+  }
+}
+
+async function remove(connection, button) {
+  const name = connectionName(connection);
+  if (!window.confirm(`Delete ${name}? Its accounts, balances and transactions are deleted too.`)) return;
+  button.disabled = true;
+  try {
+    await api(`/api/connections/${encodeURIComponent(connection.id)}`, { method: "DELETE" });
+  } catch (error) {
+    button.disabled = false;
+    hooks.notify(`Could not delete ${name}: ${error.message}`, "error");
+    return;
+  }
+  const state = jobs.get(connection.id);
+  clearTimeout(state?.timer);
+  jobs.delete(connection.id);
+  hooks.notify(`${name} was deleted.`, "success");
+  hooks.onChanged();
+}

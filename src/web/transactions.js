@@ -1,0 +1,167 @@
+// The transactions table: filters that map one to one onto `GET /api/transactions` query parameters, and keyset
+// paging ("Load more" passes the page's `next_cursor` back as `cursor`, appending rows).
+
+import { api } from "./api.js";
+import { $, el, showMessage } from "./dom.js";
+import { formatDay, formatMoney, isNegative } from "./format.js";
+
+const PAGE_SIZE = 50;
+const AMOUNT = /^-?\d+(\.\d+)?$/;
+
+let accountsById = new Map();
+let nextCursor = null;
+let generation = 0;
+let onAccountChange = () => {};
+let searchTimer = null;
+
+export function setUpTransactions(callbacks) {
+  onAccountChange = callbacks.onAccountChange ?? onAccountChange;
+  const form = $("#tx-filters");
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    loadTransactions();
+  });
+  $("#tx-account").addEventListener("change", () => onAccountChange($("#tx-account").value || null));
+  for (const id of ["#tx-from", "#tx-to", "#tx-status", "#tx-superseded"]) {
+    $(id).addEventListener("change", () => loadTransactions());
+  }
+  $("#tx-search").addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => loadTransactions(), 350);
+  });
+  $("#load-more").addEventListener("click", () => loadTransactions({ append: true }));
+}
+
+/** Fill the account filter, keeping the chosen account when it still exists. */
+export function setTransactionAccounts(accounts, accountLabel) {
+  accountsById = new Map(accounts.map((account) => [account.id, accountLabel(account)]));
+  const select = $("#tx-account");
+  const chosen = select.value;
+  select.replaceChildren(
+    el("option", { attrs: { value: "" }, text: "All accounts" }),
+    ...accounts.map((account) => el("option", { attrs: { value: account.id }, text: accountLabel(account) })),
+  );
+  select.value = accountsById.has(chosen) ? chosen : "";
+}
+
+export function setTransactionAccount(accountId) {
+  $("#tx-account").value = accountId ?? "";
+}
+
+export function resetTransactions() {
+  generation += 1;
+  nextCursor = null;
+  $("#tx-table tbody").replaceChildren();
+  $("#tx-filters").reset();
+  $("#load-more").hidden = true;
+  $("#tx-empty").hidden = true;
+  showMessage($("#tx-error"), "");
+}
+
+function filters() {
+  const query = {
+    account_id: $("#tx-account").value,
+    date_from: $("#tx-from").value,
+    date_to: $("#tx-to").value,
+    status: $("#tx-status").value,
+    q: $("#tx-search").value.trim(),
+    limit: PAGE_SIZE,
+  };
+  if ($("#tx-superseded").checked) query.include_superseded = "true";
+  for (const [name, id, label] of [
+    ["min_amount", "#tx-min", "Min amount"],
+    ["max_amount", "#tx-max", "Max amount"],
+  ]) {
+    const raw = $(id).value.trim().replace(",", ".");
+    if (!raw) continue;
+    if (!AMOUNT.test(raw)) throw new Error(`${label}: enter a number such as -100.00.`);
+    query[name] = raw;
+  }
+  return query;
+}
+
+/** Load the first page for the current filters, or (`append`) the next page after the rows shown. */
+export async function loadTransactions({ append = false } = {}) {
+  clearTimeout(searchTimer);
+  const tbody = $("#tx-table tbody");
+  const loadMore = $("#load-more");
+  let query;
+  try {
+    query = filters();
+  } catch (error) {
+    showMessage($("#tx-error"), error.message);
+    return;
+  }
+  if (append) {
+    if (!nextCursor) return;
+    query.cursor = nextCursor;
+  }
+  const current = ++generation;
+  loadMore.disabled = true;
+  $("#tx-table").setAttribute("aria-busy", "true");
+  try {
+    const page = await api("/api/transactions", { query });
+    if (current !== generation) return; // a newer request (other filters) answers instead
+    showMessage($("#tx-error"), "");
+    const rows = page.items.map(row);
+    if (append) tbody.append(...rows);
+    else tbody.replaceChildren(...rows);
+    nextCursor = page.next_cursor ?? null;
+    loadMore.hidden = nextCursor === null;
+    const empty = $("#tx-empty");
+    const filtered = Object.keys(query).some((name) => !["limit", "cursor"].includes(name) && query[name]);
+    empty.textContent = filtered
+      ? "No transactions match these filters."
+      : "No transactions yet. They appear once a connected bank has synced.";
+    empty.hidden = tbody.childElementCount > 0;
+  } catch (error) {
+    if (current === generation) showMessage($("#tx-error"), error.message);
+  } finally {
+    if (current === generation) {
+      loadMore.disabled = false;
+      $("#tx-table").setAttribute("aria-busy", "false");
+    }
+  }
+}
+
+function row(transaction) {
+  const negative = isNegative(transaction.amount);
+  const counterparty = transaction.counterparty_name;
+  const description = transaction.description;
+  const account = $("#tx-account").value ? null : accountsById.get(transaction.account_id);
+  const date = el("time", { attrs: { datetime: transaction.booking_date }, text: formatDay(transaction.booking_date) });
+  const estimated = transaction.date_is_estimated
+    ? el("span", { class: "estimated", text: " (est.)", attrs: { title: "The bank gave no date: first seen then." } })
+    : null;
+  return el(
+    "tr",
+    { class: `tx tx-${transaction.status}`, data: { transactionId: transaction.id } },
+    el("td", { class: "tx-date" }, date, estimated),
+    el(
+      "td",
+      { class: "tx-text" },
+      el("span", { class: "tx-counterparty", text: counterparty || description || "—" }),
+      counterparty && description ? el("span", { class: "tx-description", text: description }) : null,
+      account ? el("span", { class: "tx-account", text: account }) : null,
+    ),
+    el(
+      "td",
+      { class: "num" },
+      el("span", {
+        class: `amount ${negative ? "negative" : "positive"}`,
+        text: formatMoney(transaction.amount, transaction.currency),
+      }),
+    ),
+    el("td", { class: "tx-currency", text: transaction.currency }),
+    el("td", { class: "tx-status" }, statusBadge(transaction)),
+  );
+}
+
+function statusBadge(transaction) {
+  if (transaction.status === "pending") {
+    const replaced = transaction.booked_as_id !== null && transaction.booked_as_id !== undefined;
+    return el("span", { class: "badge badge-pending", text: replaced ? "pending (booked since)" : "pending" });
+  }
+  if (transaction.status === "void") return el("span", { class: "badge badge-muted", text: "void" });
+  return el("span", { class: "tx-booked", text: transaction.status });
+}

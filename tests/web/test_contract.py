@@ -1,0 +1,80 @@
+"""The page cannot drift from the API: every path its scripts call exists in the OpenAPI document, and the
+selectors the end-to-end test drives stay in the markup and scripts."""
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from src.api.web import WEB_DIR
+from src.models.enums import UNFINISHED_JOB_STATUSES, JobStatus
+
+PATH_LITERAL = re.compile(r"""(["'`])(/(?:api|auth)/[^"'`\s]+)\1""")
+TEMPLATE_HOLE = re.compile(r"\$\{[^}]*\}")
+OPENAPI_PARAMETER = re.compile(r"\{[^}]+\}")
+
+PAGE_IDS = [
+    "auth", "email", "password", "login", "register", "auth-hint", "auth-error",
+    "app", "signed-in-as", "logout", "notice",
+    "connect-form", "country", "institution", "friendly-name", "connect", "connections",
+    "accounts", "balance-chart",
+    "transactions", "tx-account", "tx-from", "tx-to", "tx-search", "tx-status", "tx-min", "tx-max", "tx-table",
+    "load-more", "tx-empty",
+]  # fmt: skip
+SCRIPT_NAMES = [
+    "connection-card", "connectionId", "status", "expiry", "last-sync", "sync-now", "job-status", "jobState",
+    "account", "accountId", "tx", "transactionId", "Rate limited until", "Synced ✓", "Syncing… ",
+]  # fmt: skip
+
+
+def _scripts() -> dict[str, str]:
+    return {path.name: path.read_text() for path in sorted(WEB_DIR.glob("*.js"))}
+
+
+def _called_paths() -> set[str]:
+    found = set()
+    for text in _scripts().values():
+        for _, literal in PATH_LITERAL.findall(text):
+            found.add(TEMPLATE_HOLE.sub("{}", literal).split("?", 1)[0])
+    return found
+
+
+def test_every_path_the_page_calls_is_in_the_openapi_document(client: TestClient) -> None:
+    documented = {OPENAPI_PARAMETER.sub("{}", path) for path in client.get("/openapi.json").json()["paths"]}
+    called = _called_paths()
+    assert len(called) >= 12, called  # the pattern still finds the calls
+    assert called - documented == set()
+
+
+def test_every_script_the_page_imports_is_there() -> None:
+    scripts = _scripts()
+    for text in scripts.values():
+        for module in re.findall(r"""from\s+["']\./([^"']+)["']""", text):
+            assert module in scripts, module
+
+
+def test_no_script_writes_html() -> None:
+    """Bank and user data only ever go in as text."""
+    for name, text in _scripts().items():
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+            assert sink not in text, (name, sink)
+
+
+@pytest.mark.parametrize("element_id", PAGE_IDS)
+def test_the_page_keeps_its_ids(element_id: str) -> None:
+    assert f'id="{element_id}"' in (WEB_DIR / "index.html").read_text()
+
+
+def test_the_scripts_keep_their_selectors_and_messages() -> None:
+    text = "\n".join(_scripts().values())
+    for name in SCRIPT_NAMES:
+        assert name in text, name
+
+
+def test_the_page_ends_polling_on_exactly_the_apis_terminal_job_statuses() -> None:
+    """A card's `data-job-state` is the job's status; polling stops on these (a status the API adds later that
+    is not terminal must not end it)."""
+    declared = re.search(r"TERMINAL_JOB_STATUSES = new Set\(\[([^\]]*)\]\)", _scripts()["connections.js"])
+    assert declared is not None
+    terminal = set(re.findall(r'"(\w+)"', declared.group(1)))
+    assert terminal == {status.value for status in JobStatus} - {status.value for status in UNFINISHED_JOB_STATUSES}
