@@ -75,7 +75,7 @@ function takeCallbackParams() {
 
 function callbackMessage({ status, error, jobId }) {
   if (status === "active") {
-    return [jobId ? "Bank connected. Fetching your accounts and transactions now…" : "Bank connected.", "success"];
+    return [jobId ? "Bank connected. The first sync has started: its progress shows on the connection's card." : "Bank connected.", "success"];
   }
   if (status === "rejected") {
     const known = CALLBACK_MESSAGES[error];

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
 from src.auth.demo import DEMO_EMAIL, DEMO_PASSWORD
 from tests.harness.devstack import DevStack, stack_environment, stack_processes
@@ -49,6 +50,23 @@ def _chromium() -> str:
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)
+
+
+def _add_balance_history(stack: DevStack, account_id: str, *, days: int) -> int:
+    engine = create_engine(stack.database_url())
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO balance_snapshots (account_id, as_of, type, amount, currency) "
+                    "SELECT b.account_id, b.as_of - g, b.type, b.amount - g * 7.5 + (g % 4) * 20, b.currency "
+                    "FROM balance_snapshots b CROSS JOIN generate_series(1, :days) AS g WHERE b.account_id = :id"
+                ),
+                {"days": days, "id": account_id},
+            )
+    finally:
+        engine.dispose()
+    return days
 
 
 class Shared:
@@ -126,6 +144,17 @@ def test_register_connect_approve_sync_and_read_transactions(stack: DevStack) ->
             expect(rows.first).to_be_visible()
             assert rows.count() > 0
             page.screenshot(path=ARTIFACTS / "04-synced.png", full_page=True)
+
+            # The sandbox keeps one balance per day, so one sync gives one point: thirty earlier days, written the
+            # way thirty daily syncs would have, give the chart a history to draw (read through the real API).
+            account = page.locator("#accounts .account").first
+            days = _add_balance_history(stack, account.get_attribute("data-account-id") or "", days=30)
+            account.click()
+            line = page.locator("#balance-chart svg.chart-svg polyline.chart-line")
+            expect(line).to_be_visible()
+            assert len((line.get_attribute("points") or "").split()) == days + 1
+            expect(page.locator("#tx-account")).to_have_value(account.get_attribute("data-account-id") or "")
+            page.screenshot(path=ARTIFACTS / "05-balance-history.png", full_page=True)
         except Exception:
             page.screenshot(path=ARTIFACTS / "failure.png", full_page=True)
             raise

@@ -72,6 +72,13 @@ class DevStack:
             time.sleep(0.3)
         raise RuntimeError(f"make dev not ready within {timeout:.0f} s:\n{self.output()[-6000:]}")
 
+    def database_url(self) -> str:
+        """The stack's embedded PostgreSQL, reached by its socket (from postmaster.pid) without registering this
+        process as one of the server's users, which would keep it running after the stack stops."""
+        lines = (Path(self.env["FINSYNC_DATA_DIR"]) / "postgres" / "postmaster.pid").read_text().splitlines()
+        port, socket_dir = lines[3].strip(), lines[4].strip()
+        return f"postgresql+psycopg://postgres@/finsync?host={socket_dir}&port={port}"
+
     def get(self, path: str) -> httpx.Response:
         return httpx.get(f"{self.api_url}{path}", timeout=10)
 
