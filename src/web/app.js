@@ -143,17 +143,12 @@ function credentials() {
   return { email: $("#email").value.trim(), password: $("#password").value };
 }
 
-async function signIn(event) {
-  event.preventDefault();
-  const { email, password } = credentials();
-  if (!email || !password) {
-    showMessage($("#auth-error"), "Enter your e-mail address and password.");
-    return;
-  }
+/** Run the sign-in steps with the form busy; on success clear the password and open the signed-in view. */
+async function authenticate(steps, welcome = "") {
   setAuthBusy(true);
   showMessage($("#auth-error"), "");
   try {
-    await logIn(email, password);
+    await steps();
   } catch (error) {
     setAuthBusy(false);
     showMessage($("#auth-error"), error.message);
@@ -161,7 +156,18 @@ async function signIn(event) {
   }
   $("#password").value = "";
   setAuthBusy(false);
+  if (welcome) notify(welcome, "success");
   await showApp();
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const { email, password } = credentials();
+  if (!email || !password) {
+    showMessage($("#auth-error"), "Enter your e-mail address and password.");
+    return;
+  }
+  await authenticate(() => logIn(email, password));
 }
 
 async function createAccount() {
@@ -174,20 +180,10 @@ async function createAccount() {
     showMessage($("#auth-error"), "Choose a password of at least 10 characters.");
     return;
   }
-  setAuthBusy(true);
-  showMessage($("#auth-error"), "");
-  try {
+  await authenticate(async () => {
     await register(email, password);
     await logIn(email, password);
-  } catch (error) {
-    setAuthBusy(false);
-    showMessage($("#auth-error"), error.message);
-    return;
-  }
-  $("#password").value = "";
-  setAuthBusy(false);
-  notify("Account created. Welcome to finsync!", "success");
-  await showApp();
+  }, "Account created. Welcome to finsync!");
 }
 
 async function signOut() {

@@ -105,6 +105,8 @@ def test_register_connect_approve_sync_and_read_transactions(stack: DevStack) ->
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.set_default_timeout(30_000)
+        page_errors: list[str] = []
+        page.on("pageerror", lambda error: page_errors.append(str(error)))
         try:
             page.goto(f"{stack.api_url}/")
             expect(page.locator("#auth")).to_be_visible()
@@ -155,6 +157,7 @@ def test_register_connect_approve_sync_and_read_transactions(stack: DevStack) ->
             assert len((line.get_attribute("points") or "").split()) == days + 1
             expect(page.locator("#tx-account")).to_have_value(account.get_attribute("data-account-id") or "")
             page.screenshot(path=ARTIFACTS / "05-balance-history.png", full_page=True)
+            assert not page_errors, f"the page's scripts failed: {page_errors}"
         except Exception:
             page.screenshot(path=ARTIFACTS / "failure.png", full_page=True)
             raise
