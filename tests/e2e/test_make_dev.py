@@ -3,7 +3,7 @@
 One stack serves the module, in order: the page flow in headless Chromium (register → connect the sandbox bank →
 approve on its consent page → Sync now → completed → transactions listed), then Ctrl-C, which must leave no process
 of the stack behind, then a second start on the same data dir, which must find everything where it was left.
-Screenshots of each step land in test-artifacts/ (git-ignored).
+Ctrl-C comes in the middle of a sync, with a Dagster run worker at work. Screenshots of each step land in test-artifacts/ (git-ignored).
 """
 
 import os
@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -166,13 +167,36 @@ def test_register_connect_approve_sync_and_read_transactions(stack: DevStack) ->
     Shared.email = email
 
 
-def test_ctrl_c_leaves_no_process_and_a_second_start_reuses_the_data(
+def _start_a_sync_through_the_api(stack: DevStack) -> None:
+    """As the demo user: connect the sandbox bank (consent approved by form post), then wait until the first sync's
+    run is executing, so that Ctrl-C meets a Dagster run worker in the middle of its work."""
+    with httpx.Client(base_url=stack.api_url, timeout=30) as api:
+        token = api.post("/auth/token", data={"username": DEMO_EMAIL, "password": DEMO_PASSWORD}).json()
+        api.headers["Authorization"] = f"Bearer {token['access_token']}"
+        link = api.post("/api/connections", json={"institution_id": SANDBOX_INSTITUTION}).json()["link"]
+        consent = httpx.post(link, data={"action": "approve"}, timeout=30)
+        callback = httpx.get(consent.headers["location"], timeout=30)
+        job_id = parse_qs(urlsplit(callback.headers["location"]).query)["job_id"][0]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            job = api.get(f"/api/jobs/{job_id}").json()
+            if job["status"] == "running" and (job.get("progress") or {}).get("done", 0) >= 1:
+                return
+            assert job["status"] in ("pending", "running"), job
+            time.sleep(0.2)
+    pytest.fail("the sync never got under way")
+
+
+def test_ctrl_c_mid_sync_leaves_no_process_and_a_second_start_reuses_the_data(
     stack: DevStack, stack_env: dict[str, str], data_dir: Path
 ) -> None:
+    _start_a_sync_through_the_api(stack)
     before = stack_processes(data_dir)
     names = " ".join(before.values())
     for part in ("src.cli sandbox", "dagster dev", "dagster_webserver", "dagster._daemon", "uvicorn", "postgres"):
         assert part in names, f"{part!r} is not running under make dev: {sorted(before.values())}"
+    # The run worker: a process Dagster's code server spawns for the run (DefaultRunLauncher).
+    assert "spawn_main" in names, "no Dagster run worker was caught mid-sync"
 
     # make re-raises the SIGINT once its recipe has ended, as it does at a terminal; finsync itself ends cleanly.
     assert stack.interrupt() in (0, -signal.SIGINT)
