@@ -2,8 +2,8 @@
 
 One stack serves the module, in order: the page flow in headless Chromium (register → connect the sandbox bank →
 approve on its consent page → Sync now → completed → transactions listed), then Ctrl-C, which must leave no process
-of the stack behind, then a second start on the same data dir, which must find everything where it was left.
-Ctrl-C comes in the middle of a sync, with a Dagster run worker at work. Screenshots of each step land in test-artifacts/ (git-ignored).
+of the stack behind even in the middle of a sync (a Dagster run worker at work), then a second start on the same data
+dir, which must find everything where it was left. Screenshots of each step land in test-artifacts/ (git-ignored).
 """
 
 import os
