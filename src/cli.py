@@ -14,7 +14,9 @@ from pathlib import Path
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="finsync", description="finsync: bank data kept in sync.")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("dev", help="start the local stack (database, migrations, API) until Ctrl-C")
+    commands.add_parser(
+        "dev", help="start the local stack (database, migrations, sandbox, Dagster, API and page) until Ctrl-C"
+    )
     commands.add_parser("migrate", help="upgrade the database to the newest schema")
     sandbox = commands.add_parser("sandbox", help="run the GoCardless sandbox server")
     sandbox.add_argument("--host", default="127.0.0.1")
