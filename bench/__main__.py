@@ -4,7 +4,7 @@ ratio the target is about. `python -m bench --quick` runs a smaller scale for a 
 import argparse
 import logging
 
-from bench import extraction, jobs, sync_transactions, transactions_listing
+from bench import devstack, extraction, jobs, sync_transactions, transactions_listing
 from bench._database import fresh_database
 
 
@@ -42,6 +42,7 @@ def main() -> None:
 
     _listing(quick=args.quick)
     _jobs(quick=args.quick)
+    _devstack(quick=args.quick)
 
 
 def _listing(*, quick: bool) -> None:
@@ -108,6 +109,16 @@ def _jobs(*, quick: bool) -> None:
     _line("GraphQL requests per second (one run)", f"{figures['graphql_per_s']:.2f}", "target ≤ about 1")
     if not figures["still_running"]:
         print("  (the run was no longer STARTED when the 100-poller window closed: raise latency_ms)")
+
+
+def _devstack(*, quick: bool) -> None:
+    repeats = 1 if quick else 3
+    print(f"make dev: a fresh data dir to the sandbox bank's first completed sync (demo user), median of {repeats}")
+    figures = devstack.run(repeats=repeats)
+    _line("make dev → ready line", f"{figures['ready_s']:.1f} s")
+    _line("make dev → first sync completed", f"{figures['first_sync_s']:.1f} s", "target ≤ 60 s")
+    _line("Ctrl-C → no process of the stack left", f"{figures['stop_s']:.1f} s")
+    _line("second start (same data) → ready line", f"{figures['second_ready_s']:.1f} s")
 
 
 if __name__ == "__main__":

@@ -15,18 +15,24 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
 from src.auth.demo import DEMO_EMAIL, DEMO_PASSWORD
-from tests.harness.devstack import DevStack, stack_environment, stack_processes
+from tests.harness.devstack import (
+    SANDBOX_INSTITUTION,
+    UNFINISHED,
+    DevStack,
+    connect_sandbox_bank,
+    signed_in,
+    stack_environment,
+    stack_processes,
+    wait_for_job,
+)
 from tests.harness.sandbox import PROJECT_ROOT
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "e2e"
-SANDBOX_INSTITUTION = "SANDBOXFINANCE_SFIN0000"
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -168,48 +174,19 @@ def test_register_connect_approve_sync_and_read_transactions(stack: DevStack) ->
     Shared.email = email
 
 
-def _start_a_sync_through_the_api(stack: DevStack) -> tuple[str, str]:
-    """As the demo user: connect the sandbox bank (consent approved by form post), then wait until the first sync's
-    run is executing, so that Ctrl-C meets a Dagster run worker in the middle of its work."""
-    with httpx.Client(base_url=stack.api_url, timeout=30) as api:
-        token = api.post("/auth/token", data={"username": DEMO_EMAIL, "password": DEMO_PASSWORD}).json()
-        api.headers["Authorization"] = f"Bearer {token['access_token']}"
-        link = api.post("/api/connections", json={"institution_id": SANDBOX_INSTITUTION}).json()["link"]
-        consent = httpx.post(link, data={"action": "approve"}, timeout=30)
-        callback = httpx.get(consent.headers["location"], timeout=30)
-        outcome = parse_qs(urlsplit(callback.headers["location"]).query)
-        connection_id, job_id = outcome["connection_id"][0], outcome["job_id"][0]
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            job = api.get(f"/api/jobs/{job_id}").json()
-            if job["status"] == "running" and (job.get("progress") or {}).get("done", 0) >= 1:
-                return connection_id, job_id
-            assert job["status"] in ("pending", "running"), job
-            time.sleep(0.2)
-    pytest.fail("the sync never got under way")
-
-
-def _signed_in(stack: DevStack, email: str, password: str) -> httpx.Client:
-    client = httpx.Client(base_url=stack.api_url, timeout=30)
-    token = client.post("/auth/token", data={"username": email, "password": password}).json()["access_token"]
-    client.headers["Authorization"] = f"Bearer {token}"
-    return client
-
-
-def _wait_for_job_end(api: httpx.Client, job_id: str, timeout: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job: dict[str, Any] = api.get(f"/api/jobs/{job_id}").json()
-        if job["status"] not in ("pending", "running"):
-            return job
-        time.sleep(0.5)
-    pytest.fail(f"job {job_id} did not end within {timeout:.0f} s")
+def _executing(job: dict[str, Any]) -> bool:
+    assert job["status"] in UNFINISHED, job
+    return job["status"] == "running" and (job.get("progress") or {}).get("done", 0) >= 1
 
 
 def test_ctrl_c_mid_sync_leaves_no_process_and_a_second_start_reuses_the_data(
     stack: DevStack, stack_env: dict[str, str], data_dir: Path
 ) -> None:
-    connection_id, interrupted_job = _start_a_sync_through_the_api(stack)
+    # As the demo user, through the API: connect the sandbox bank and catch its first sync while it executes, so
+    # that Ctrl-C meets a Dagster run worker in the middle of its work.
+    with signed_in(stack.api_url, DEMO_EMAIL, DEMO_PASSWORD) as demo:
+        connection_id, interrupted_job = connect_sandbox_bank(demo)
+        wait_for_job(demo, interrupted_job, until=_executing, timeout=60)
     before = stack_processes(data_dir)
     names = " ".join(before.values())
     for part in ("src.cli sandbox", "dagster dev", "dagster_webserver", "dagster._daemon", "uvicorn", "postgres"):
@@ -234,15 +211,16 @@ def test_ctrl_c_mid_sync_leaves_no_process_and_a_second_start_reuses_the_data(
         assert "already there" in output  # the demo user, not created twice
         # The sync Ctrl-C interrupted says so; Sync now works again (the sandbox kept its consents in the data
         # dir, Dagster its instance), and the bank the page connected is still there.
-        demo = _signed_in(again, DEMO_EMAIL, DEMO_PASSWORD)
-        job = _wait_for_job_end(demo, interrupted_job)
-        assert job["status"] in ("failed", "canceled"), job
-        assert job["error_message"], job
-        started = demo.post(f"/api/connections/{connection_id}/sync")
-        assert started.status_code == 202, started.text
-        assert _wait_for_job_end(demo, started.json()["id"])["status"] == "completed"
+        with signed_in(again.api_url, DEMO_EMAIL, DEMO_PASSWORD) as demo:
+            job = wait_for_job(demo, interrupted_job)
+            assert job["status"] in ("failed", "canceled"), job
+            assert job["error_message"], job
+            started = demo.post(f"/api/connections/{connection_id}/sync")
+            assert started.status_code == 202, started.text
+            assert wait_for_job(demo, started.json()["id"])["status"] == "completed"
         if Shared.email:
-            connections = _signed_in(again, Shared.email, E2E_PASSWORD).get("/api/connections").json()["items"]
+            with signed_in(again.api_url, Shared.email, E2E_PASSWORD) as user:
+                connections = user.get("/api/connections").json()["items"]
             assert len(connections) == 1
             assert connections[0]["last_synced_at"] is not None
         assert again.interrupt() in (0, -signal.SIGINT)
