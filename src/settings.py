@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     frontend_url: str | None = None
 
     jwt_secret: SecretStr | None = None
+    # Set by `finsync dev` for the processes it starts: the page then offers the demo account it created. Off by
+    # default, so a server deployed without FINSYNC_ENV never publishes the demo credentials.
+    finsync_demo_account: bool = False
     # "fast": cheap Argon2 parameters so the test suite can hash many passwords; refused in production.
     password_hashing: Literal["standard", "fast"] = "standard"  # noqa: S105 - a mode, not a password
 
@@ -124,6 +127,8 @@ class Settings(BaseSettings):
             self.frontend_url = f"{self.public_base_url}/"
         if self.finsync_env is Environment.production and self.jwt_secret is None:
             raise ValueError("JWT_SECRET is required when FINSYNC_ENV=production")
+        if self.finsync_env is Environment.production and self.finsync_demo_account:
+            raise ValueError("FINSYNC_DEMO_ACCOUNT is for `finsync dev` only; refused when FINSYNC_ENV=production")
         if self.finsync_env is Environment.production and self.password_hashing == "fast":  # noqa: S105
             raise ValueError("PASSWORD_HASHING=fast is for tests only; it is refused when FINSYNC_ENV=production")
         return self

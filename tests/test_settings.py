@@ -55,6 +55,10 @@ class TestRefused:
             ({"gocardless_secret_id": "only-the-id"}, "GOCARDLESS_SECRET_KEY"),
             ({"finsync_env": "production"}, "JWT_SECRET is required"),
             ({"gocardless_countries": ["GBR"]}, "not an ISO 3166"),
+            (
+                {"finsync_env": "production", "jwt_secret": "s" * 32, "finsync_demo_account": True},
+                "FINSYNC_DEMO_ACCOUNT is for `finsync dev` only",
+            ),
         ],
     )
     def test_bad_values_get_one_clear_line(self, values: dict[str, object], expected: str) -> None:

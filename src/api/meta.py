@@ -32,14 +32,10 @@ class Meta(Schema):
 @router.get("/meta", response_model=Meta, responses=error_responses())
 def read_meta() -> Meta:
     """The environment (`development` or `production`), whether GoCardless is the local `sandbox` or the real
-    `gocardless`, and the demo account's credentials when the environment is development (null otherwise). No
-    token needed: the sign-in page reads it. The demo password is not a secret (the README prints it); the account
-    only exists on a `finsync dev` stack."""
-    demo = (
-        DemoAccount(email=DEMO_EMAIL, password=DEMO_PASSWORD)
-        if settings.finsync_env is Environment.development
-        else None
-    )
+    `gocardless`, and the demo account's credentials on a stack `finsync dev` started (it sets
+    FINSYNC_DEMO_ACCOUNT, refused in production; null everywhere else). No token needed: the sign-in page reads it.
+    The demo password is not a secret (the README prints it); the account only exists where `finsync dev` made it."""
+    demo = DemoAccount(email=DEMO_EMAIL, password=DEMO_PASSWORD) if settings.finsync_demo_account else None
     return Meta(
         environment=settings.finsync_env,
         gocardless="sandbox" if settings.uses_sandbox else "gocardless",

@@ -48,6 +48,14 @@ SECURITY_HEADERS = {
 router = APIRouter(include_in_schema=False)
 
 
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110's weak comparison: a list of tags, `W/` prefixes (added by compressing proxies) ignored, `*`."""
+    if not if_none_match:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag in tags
+
+
 def _serve(path: Path, request: Request) -> Response:
     content_type = _CONTENT_TYPES.get(path.suffix)
     if content_type is None or not path.is_file():
@@ -55,17 +63,17 @@ def _serve(path: Path, request: Request) -> Response:
     stat = path.stat()
     etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
     headers = {**SECURITY_HEADERS, "ETag": etag}
-    if request.headers.get("if-none-match") == etag:
+    if _matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     return Response(path.read_bytes(), media_type=content_type, headers=headers)
 
 
-@router.get("/")
+@router.api_route("/", methods=["GET", "HEAD"])
 def index(request: Request) -> Response:
     return _serve(WEB_DIR / "index.html", request)
 
 
-@router.get("/static/{name}")
+@router.api_route("/static/{name}", methods=["GET", "HEAD"])
 def static_file(name: str, request: Request) -> Response:
     if not _STATIC_NAME.match(name) or ".." in name:
         raise NotFoundError("There is nothing at this address.")

@@ -102,6 +102,7 @@ def _child_environment(settings: Settings, database_url: str, data_dir: Path) ->
     env["DATABASE_URL"] = database_url
     env["FINSYNC_DATA_DIR"] = str(data_dir)
     env["DAGSTER_HOME"] = str(settings.dagster_home.resolve())
+    env["FINSYNC_DEMO_ACCOUNT"] = "true"  # the page offers the demo user this process created
     # The Dagster this process starts listens on IPv4 loopback; `localhost` may resolve to ::1 first.
     env.setdefault("DAGSTER_URL", f"http://127.0.0.1:{settings.dagster_port}")
     return env

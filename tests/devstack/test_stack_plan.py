@@ -43,3 +43,4 @@ def test_every_child_shares_one_database_one_dagster_and_absolute_paths(
     assert env["DAGSTER_URL"] == "http://127.0.0.1:13001"  # IPv4, where dagster dev listens
     assert Path(env["DAGSTER_HOME"]).is_absolute()
     assert Path(env["FINSYNC_DATA_DIR"]).is_absolute()
+    assert env["FINSYNC_DEMO_ACCOUNT"] == "true"  # the page offers the demo user this stack created

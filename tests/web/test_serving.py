@@ -35,6 +35,18 @@ class TestPage:
         assert again.status_code == 304
         assert again.content == b""
 
+    def test_a_weak_or_listed_etag_from_a_proxy_also_answers_304(self, client: TestClient) -> None:
+        etag = client.get("/static/app.js").headers["etag"]
+        assert client.get("/static/app.js", headers={"If-None-Match": f"W/{etag}"}).status_code == 304
+        assert client.get("/static/app.js", headers={"If-None-Match": f'"other", {etag}'}).status_code == 304
+        assert client.get("/static/app.js", headers={"If-None-Match": '"other"'}).status_code == 200
+
+    def test_head_answers_like_get_without_a_body(self, client: TestClient) -> None:
+        response = client.head("/")
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/html")
+        assert response.content == b""
+
     def test_the_page_needs_no_inline_script_or_style(self) -> None:
         """The CSP forbids inline script and style: the page must not rely on either."""
         html = (WEB_DIR / "index.html").read_text()
