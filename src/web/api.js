@@ -4,6 +4,15 @@
 let accessToken = null;
 let refreshing = null;
 let onSignedOut = () => {};
+// Bumped at every sign-in and sign-out. A request or refresh that began in an earlier session must neither install
+// its token nor end the session that has replaced it.
+let sessionGeneration = 0;
+
+// The name of the Web Lock that serialises refreshes across this origin's tabs.
+const REFRESH_LOCK = "finsync-refresh";
+
+/** What the page says when /auth/refresh fails for any reason other than a refused token. */
+export const SERVER_NOT_ANSWERING = "The server is not answering; try again.";
 
 /** An answer outside 2xx, carrying the API's error envelope (`{code, detail, errors?}` plus extras such as
  * `retry_at` on a 429). */
@@ -23,29 +32,54 @@ export function setSignedOutHandler(handler) {
 }
 
 /**
- * Trade the refresh cookie for a new access token. Refresh tokens work once, and presenting a used one revokes
- * the whole session, so concurrent callers share one request instead of each sending their own.
+ * Trade the refresh cookie for a new access token. Resolves to `"renewed"`, `"signed-out"` (the API refused the
+ * token: a 401, the only answer that means the session is over) or `"unavailable"` (a network error or any other
+ * answer, such as a 5xx: the session may still be valid, so it is not ended; and the refresh is not retried
+ * automatically, because the server may have rotated the token before failing).
+ *
+ * Refresh tokens work once, and presenting a used one revokes the whole session (the server has no grace period).
+ * So concurrent callers in this tab share one request, and tabs take turns through a Web Lock: a second tab waits
+ * until the first tab's refresh has finished, and then sends the cookie the first tab has just received instead
+ * of the spent one. Without Web Locks (older browsers) only the sharing within one tab applies.
  */
 export function refreshSession() {
   if (refreshing === null) {
-    refreshing = (async () => {
-      try {
-        const response = await fetch("/auth/refresh", { method: "POST", credentials: "same-origin" });
-        if (!response.ok) {
-          accessToken = null;
-          return false;
-        }
-        const body = await response.json();
-        accessToken = body.access_token;
-        return true;
-      } catch {
-        return false;
-      } finally {
-        refreshing = null;
-      }
-    })();
+    const generation = sessionGeneration;
+    const request = withRefreshLock(() => sendRefresh(generation)).finally(() => {
+      if (refreshing === request) refreshing = null;
+    });
+    refreshing = request;
   }
   return refreshing;
+}
+
+function withRefreshLock(task) {
+  if (typeof navigator !== "undefined" && navigator.locks?.request) {
+    return navigator.locks.request(REFRESH_LOCK, task);
+  }
+  return task();
+}
+
+async function sendRefresh(generation) {
+  if (generation !== sessionGeneration) return "signed-out"; // signed out while waiting for the lock
+  let response;
+  let body;
+  try {
+    // The cookie is read when the request is sent, i.e. inside the lock: after another tab's rotation.
+    response = await fetch("/auth/refresh", { method: "POST", credentials: "same-origin" });
+    body = response.ok ? await response.json() : null;
+  } catch {
+    return "unavailable";
+  }
+  const current = generation === sessionGeneration; // not signed out (or in as someone else) meanwhile
+  if (response.status === 401) {
+    if (current) accessToken = null;
+    return "signed-out";
+  }
+  if (!response.ok || typeof body?.access_token !== "string") return "unavailable";
+  if (!current) return "signed-out";
+  accessToken = body.access_token;
+  return "renewed";
 }
 
 /** Sign in with the OAuth2 password flow; the API also sets the refresh cookie. */
@@ -54,6 +88,7 @@ export async function logIn(email, password) {
   const response = await send("/auth/token", { method: "POST", body: form, credentials: "same-origin" });
   const body = await readBody(response);
   if (!response.ok) throw new ApiError(response.status, body);
+  newSession();
   accessToken = body.access_token;
 }
 
@@ -70,12 +105,19 @@ export async function register(email, password) {
 
 /** Revoke the session (cookie) and forget the access token; the API answers 204 whatever it had. */
 export async function logOut() {
+  newSession();
   accessToken = null;
   try {
     await fetch("/auth/logout", { method: "POST", credentials: "same-origin" });
   } catch {
     // Offline: the token is gone from memory; the cookie runs out on its own.
   }
+}
+
+/** Requests and refreshes still under way belong to the session that is ending; a new refresh starts afresh. */
+function newSession() {
+  sessionGeneration += 1;
+  refreshing = null;
 }
 
 export async function getMeta() {
@@ -87,7 +129,8 @@ export async function getMeta() {
 
 /**
  * An authenticated call. A 401 means the access token ran out: refresh once (unless another call already did
- * while this one was under way) and retry once; when refreshing fails the session is over.
+ * while this one was under way) and retry once; when the API refuses the refresh the session is over. When the
+ * refresh fails otherwise (5xx, network) the call fails with SERVER_NOT_ANSWERING and the session is kept.
  */
 export async function api(path, { method = "GET", query, json } = {}) {
   const url = withQuery(path, query);
@@ -101,18 +144,27 @@ export async function api(path, { method = "GET", query, json } = {}) {
     }
     return options;
   };
+  const generation = sessionGeneration;
   const tokenUsed = accessToken;
   let response = await send(url, init());
   if (response.status === 401) {
-    const renewed = accessToken !== tokenUsed && accessToken !== null ? true : await refreshSession();
-    if (!renewed) {
+    const body = await readBody(response);
+    // A call from a session that has ended since: its 401 says nothing about the current one.
+    if (generation !== sessionGeneration) throw new ApiError(401, body);
+    const renewed = accessToken !== tokenUsed && accessToken !== null ? "renewed" : await refreshSession();
+    if (generation !== sessionGeneration) throw new ApiError(401, body);
+    if (renewed === "unavailable") {
+      throw new ApiError(0, { code: "refresh_unavailable", detail: SERVER_NOT_ANSWERING });
+    }
+    if (renewed !== "renewed") {
       onSignedOut();
-      throw new ApiError(401, await readBody(response));
+      throw new ApiError(401, body);
     }
     response = await send(url, init());
     if (response.status === 401) {
-      onSignedOut();
-      throw new ApiError(401, await readBody(response));
+      const again = await readBody(response);
+      if (generation === sessionGeneration) onSignedOut();
+      throw new ApiError(401, again);
     }
   }
   const body = await readBody(response);
@@ -152,7 +204,25 @@ async function readBody(response) {
   }
 }
 
-const FIELD_NAMES = { username: "E-mail address", email: "E-mail address", password: "Password" };
+// API field and query-parameter names as the page labels them, so a validation error names what the user sees.
+const FIELD_NAMES = {
+  username: "E-mail address",
+  email: "E-mail address",
+  password: "Password",
+  account_id: "Account",
+  date_from: "From",
+  date_to: "To",
+  from: "From",
+  to: "To",
+  status: "Status",
+  min_amount: "Min amount",
+  max_amount: "Max amount",
+  q: "Search",
+  include_superseded: "Show pending items already booked",
+  institution_id: "Bank",
+  friendly_name: "Name",
+  country: "Country",
+};
 
 /** One sentence from the error envelope; validation errors name each field that failed. */
 function describeEnvelope(status, body) {
@@ -165,9 +235,12 @@ function describeEnvelope(status, body) {
 }
 
 function describeFieldError(error) {
-  const loc = Array.isArray(error.loc) ? error.loc.filter((part) => !["body", "query", "path"].includes(part)) : [];
+  // Only names: a repeated parameter's position (`["query", "account_id", 0]`) says nothing to the user.
+  const loc = Array.isArray(error.loc)
+    ? error.loc.filter((part) => typeof part === "string" && !["body", "query", "path"].includes(part))
+    : [];
   const field = loc.length ? String(loc[loc.length - 1]) : "";
-  const name = FIELD_NAMES[field] ?? field;
+  const name = Object.hasOwn(FIELD_NAMES, field) ? FIELD_NAMES[field] : field;
   if (field === "email" && error.type === "string_pattern_mismatch") return "Enter a valid e-mail address.";
   const message = String(error.msg ?? "is not valid");
   return name ? `${name}: ${message}.` : `${message}.`;

@@ -1,11 +1,22 @@
 // The finsync reference page: sign in, connect a bank, sync, and read accounts, balances and transactions, all
 // through the public REST API. Entry point: the other modules hold the API client, formatting and each section.
 
-import { api, ApiError, getMeta, logIn, logOut, refreshSession, register, setSignedOutHandler } from "./api.js";
+import {
+  api,
+  ApiError,
+  getMeta,
+  logIn,
+  logOut,
+  refreshSession,
+  register,
+  SERVER_NOT_ANSWERING,
+  setSignedOutHandler,
+} from "./api.js";
 import { renderBalanceChart, renderChartMessage } from "./chart.js";
 import {
   connectionName,
   currentConnections,
+  enableRenewButtons,
   followJob,
   loadConnections,
   refreshRelativeTimes,
@@ -13,7 +24,7 @@ import {
   resumeUnfinishedJobs,
   setUpConnections,
 } from "./connections.js";
-import { $, el, showMessage } from "./dom.js";
+import { $, el, leaveFor, showMessage } from "./dom.js";
 import { formatDateTime, formatMoney, isNegative, localDay } from "./format.js";
 import {
   loadTransactions,
@@ -44,6 +55,9 @@ let pendingCallback = null;
 let signedInView = false;
 let institutionsRequest = 0;
 let accountsRequest = 0;
+// Bumped whenever a session ends (showSignIn, signing out). Each request notes it first and drops its answer when it
+// has changed: a request of the previous user that completes after sign-out must not draw into the page.
+let sessionEpoch = 0;
 
 // -- notices -------------------------------------------------------------------------------------------------------
 
@@ -73,21 +87,25 @@ function takeCallbackParams() {
   return callback;
 }
 
+// Anyone can send a link with `?status=rejected&error=<any text>`: only our own sentences are shown, and an unknown
+// code only when it looks like one (so the banner cannot be made to say "call this number").
+const ERROR_CODE = /^[a-z_]{1,40}$/;
+
 function callbackMessage({ status, error, jobId }) {
   if (status === "active") {
     return [jobId ? "Bank connected. The first sync has started: its progress shows on the connection's card." : "Bank connected.", "success"];
   }
-  if (status === "rejected") {
-    const known = CALLBACK_MESSAGES[error];
-    return [known ?? `The bank connection was not completed${error ? ` (the bank said: ${error})` : ""}.`, "error"];
-  }
-  return [CALLBACK_MESSAGES[error] ?? `Connecting the bank failed${error ? ` (${error})` : ""}.`, "error"];
+  if (error && Object.hasOwn(CALLBACK_MESSAGES, error)) return [CALLBACK_MESSAGES[error], "error"];
+  const code = error && ERROR_CODE.test(error) ? ` (code: ${error})` : "";
+  if (status === "rejected") return [`The bank connection was not completed${code}.`, "error"];
+  return [`Connecting the bank failed${code}.`, "error"];
 }
 
 // -- views ---------------------------------------------------------------------------------------------------------
 
 function showSignIn(message = "") {
   signedInView = false;
+  sessionEpoch += 1;
   resetConnections();
   resetTransactions();
   accounts = [];
@@ -97,6 +115,7 @@ function showSignIn(message = "") {
   $("#loading").hidden = true;
   $("#app").hidden = true;
   $("#session").hidden = true;
+  $("#signed-in-as").textContent = "";
   $("#auth").hidden = false;
   showMessage($("#auth-error"), message);
   setAuthBusy(false);
@@ -105,22 +124,28 @@ function showSignIn(message = "") {
   (email.value ? $("#password") : email).focus();
 }
 
-async function showApp() {
+/** `focusMain` after signing in: the button that had focus is gone with the form, so focus goes to the content. */
+async function showApp({ focusMain = false } = {}) {
+  const epoch = sessionEpoch;
   signedInView = true;
   showMessage($("#auth-error"), "");
   $("#loading").hidden = true;
   $("#auth").hidden = true;
   $("#app").hidden = false;
   $("#session").hidden = false;
+  if (focusMain) $("#main").focus();
   try {
     const me = await api("/auth/me");
+    if (epoch !== sessionEpoch) return;
     $("#signed-in-as").textContent = me.email;
   } catch (error) {
+    if (epoch !== sessionEpoch) return;
     if (!(error instanceof ApiError && error.status === 401)) notify(error.message, "error");
     return;
   }
   loadInstitutions();
   await afterSync();
+  if (epoch !== sessionEpoch) return;
   const callback = pendingCallback;
   pendingCallback = null;
   if (callback?.jobId && callback.connectionId) followJob(callback.connectionId, callback.jobId);
@@ -157,7 +182,7 @@ async function authenticate(steps, welcome = "") {
   $("#password").value = "";
   setAuthBusy(false);
   if (welcome) notify(welcome, "success");
-  await showApp();
+  await showApp({ focusMain: true });
 }
 
 async function signIn(event) {
@@ -188,8 +213,12 @@ async function createAccount() {
 
 async function signOut() {
   signedInView = false;
-  await logOut();
+  // End the session in the page before the network: answers still under way are dropped from here on, and the
+  // polls stop now rather than run (and refresh) while the session is being revoked.
+  sessionEpoch += 1;
+  resetConnections();
   $("#signed-in-as").textContent = "";
+  await logOut();
   notify("");
   showSignIn();
 }
@@ -241,6 +270,7 @@ function fillCountries() {
 async function loadInstitutions() {
   const select = $("#institution");
   const country = $("#country").value;
+  const epoch = sessionEpoch;
   const current = ++institutionsRequest;
   select.disabled = true;
   $("#connect").disabled = true;
@@ -248,7 +278,7 @@ async function loadInstitutions() {
   showMessage($("#connect-error"), "");
   try {
     const page = await api("/api/institutions", { query: { country } });
-    if (current !== institutionsRequest) return;
+    if (current !== institutionsRequest || epoch !== sessionEpoch) return;
     if (page.items.length === 0) {
       select.replaceChildren(el("option", { attrs: { value: "" }, text: "No banks available in this country" }));
       return;
@@ -259,7 +289,7 @@ async function loadInstitutions() {
     select.disabled = false;
     $("#connect").disabled = false;
   } catch (error) {
-    if (current !== institutionsRequest) return;
+    if (current !== institutionsRequest || epoch !== sessionEpoch) return;
     select.replaceChildren(el("option", { attrs: { value: "" }, text: "Banks could not be loaded" }));
     const prefix = error.status === 502 || error.status === 503 ? "The bank list is unavailable right now: " : "";
     showMessage($("#connect-error"), `${prefix}${error.message}`);
@@ -274,27 +304,44 @@ async function connectBank(event) {
     return;
   }
   const friendlyName = $("#friendly-name").value.trim();
+  const epoch = sessionEpoch;
   $("#connect").disabled = true;
   showMessage($("#connect-error"), "");
+  let answer;
   try {
-    const answer = await api("/api/connections", {
+    answer = await api("/api/connections", {
       method: "POST",
       json: { institution_id: institutionId, friendly_name: friendlyName || null },
     });
-    window.location.assign(answer.link);
   } catch (error) {
+    if (epoch !== sessionEpoch) return;
     $("#connect").disabled = false;
     showMessage($("#connect-error"), error.message);
+    return;
   }
+  if (epoch !== sessionEpoch) return; // signed out meanwhile: do not take the next user to this consent page
+  if (!leaveFor(answer.link)) {
+    $("#connect").disabled = false;
+    showMessage($("#connect-error"), "The bank's consent address is not valid; please try again.");
+  }
+}
+
+/** Back from the bank with the browser's Back button, the page comes from the back/forward cache as it was left:
+ * Connect (and Renew consent) still disabled. Enable them again; Connect only when the bank list is there. */
+function onPageShow(event) {
+  if (!event.persisted) return;
+  $("#connect").disabled = $("#institution").disabled || !$("#institution").value;
+  enableRenewButtons();
 }
 
 // -- connections, accounts, balances -------------------------------------------------------------------------------
 
 async function refreshConnections() {
+  const epoch = sessionEpoch;
   try {
     await loadConnections();
   } catch (error) {
-    if (signedInView) notify(`Connections could not be loaded: ${error.message}`, "error");
+    if (epoch === sessionEpoch) notify(`Connections could not be loaded: ${error.message}`, "error");
   }
 }
 
@@ -303,15 +350,16 @@ function accountLabel(account) {
 }
 
 async function refreshAccounts() {
+  const epoch = sessionEpoch;
   const current = ++accountsRequest;
   let page;
   try {
     page = await api("/api/accounts");
   } catch (error) {
-    if (signedInView) notify(`Accounts could not be loaded: ${error.message}`, "error");
+    if (epoch === sessionEpoch) notify(`Accounts could not be loaded: ${error.message}`, "error");
     return;
   }
-  if (current !== accountsRequest) return;
+  if (current !== accountsRequest || epoch !== sessionEpoch) return;
   accounts = page.items;
   if (selectedAccountId && !accounts.some((account) => account.id === selectedAccountId)) selectedAccountId = null;
   renderAccounts();
@@ -394,6 +442,7 @@ function selectAccount(accountId) {
 }
 
 async function loadChart() {
+  const epoch = sessionEpoch;
   const accountId = selectedAccountId;
   const account = accounts.find((item) => item.id === accountId);
   const container = $("#balance-chart");
@@ -412,13 +461,13 @@ async function loadChart() {
       cursor = page.next_cursor;
       if (!cursor) break;
     }
-    if (accountId !== selectedAccountId) return;
+    if (accountId !== selectedAccountId || epoch !== sessionEpoch) return;
     renderBalanceChart(container, snapshots, {
       title: `Balance of ${account ? accountLabel(account) : "the account"}`,
       preferredType: account?.balance?.type,
     });
   } catch (error) {
-    if (accountId === selectedAccountId) {
+    if (accountId === selectedAccountId && epoch === sessionEpoch) {
       renderChartMessage(container, `The balance history could not be loaded: ${error.message}`);
     }
   } finally {
@@ -426,10 +475,17 @@ async function loadChart() {
   }
 }
 
-/** Reload what a sync (or a deletion) changes. Connections first: account cards name their bank. */
+/** Reload what a sync (or a deletion) changes. Connections first: account cards name their bank. Accounts before
+ * transactions: when the selected account is gone (its connection deleted), refreshAccounts clears the account
+ * filter, and only then may the transactions be asked for (else they would ask for the deleted account: 404). */
 async function afterSync() {
+  const epoch = sessionEpoch;
   await refreshConnections();
-  await Promise.allSettled([refreshAccounts(), loadTransactions()]);
+  if (epoch !== sessionEpoch) return;
+  // As before (allSettled): a failure in one does not stop the next; API errors are reported where they occur.
+  await refreshAccounts().catch(() => {});
+  if (epoch !== sessionEpoch) return;
+  await loadTransactions().catch(() => {});
 }
 
 // -- start ---------------------------------------------------------------------------------------------------------
@@ -451,16 +507,18 @@ async function start() {
   $("#country").addEventListener("change", loadInstitutions);
   $("#connect-form").addEventListener("submit", connectBank);
   $("#chart-close").addEventListener("click", () => selectAccount(null));
+  window.addEventListener("pageshow", onPageShow);
   setInterval(refreshRelativeTimes, 30_000);
 
   pendingCallback = takeCallbackParams();
   const metaLoaded = loadMeta();
   const restored = await refreshSession();
-  if (restored) {
+  if (restored === "renewed") {
     await showApp();
   } else {
     await metaLoaded;
-    showSignIn();
+    // Only a refused refresh token means "not signed in"; otherwise the server is in trouble, and says so.
+    showSignIn(restored === "unavailable" ? SERVER_NOT_ANSWERING : "");
   }
 }
 

@@ -2,12 +2,15 @@
 // A card's job state outlives re-rendering (the list is redrawn after every sync), so it is kept by connection id.
 
 import { api, ApiError } from "./api.js";
-import { el } from "./dom.js";
+import { el, leaveFor } from "./dom.js";
 import { formatDate, formatDateTime, formatRelative, formatTime } from "./format.js";
 
 export const TERMINAL_JOB_STATUSES = new Set(["completed", "failed", "canceled"]);
 const POLL_INTERVAL_MS = 1000;
 const MAX_POLL_FAILURES = 5;
+// The statuses `POST /api/connections/{id}/reauthorise` accepts (src/connections/service.py `reauthorise`): every
+// status but pending, and active only while `expiring_soon`.
+const RENEWABLE_STATUSES = new Set(["expired", "rejected", "suspended", "error"]);
 
 const STATUS_HELP = {
   pending: "Waiting for your consent at the bank.",
@@ -24,6 +27,9 @@ let connections = [];
 let hooks = { onSynced: () => {}, onChanged: () => {}, notify: () => {} };
 let root = null;
 let emptyState = null;
+// Bumped by resetConnections (the session ended): an answer to a request of the previous session is dropped, so
+// one user's connections never land in the page the next user signs in to.
+let epoch = 0;
 
 export function setUpConnections(container, empty, callbacks) {
   root = container;
@@ -40,7 +46,9 @@ export function connectionName(connection) {
 }
 
 export async function loadConnections() {
+  const started = epoch;
   const page = await api("/api/connections");
+  if (started !== epoch) return connections;
   connections = page.items;
   render();
   return connections;
@@ -48,18 +56,27 @@ export async function loadConnections() {
 
 /** Resume following syncs that were under way before the page loaded (a reload during a sync). */
 export async function resumeUnfinishedJobs() {
+  const started = epoch;
   const page = await api("/api/jobs", { query: { entity_type: "connection", limit: 50 } });
+  if (started !== epoch) return;
   for (const job of page.items) {
     if (!TERMINAL_JOB_STATUSES.has(job.status) && !jobs.get(job.entity_id)?.busy) followJob(job.entity_id, job.id);
   }
 }
 
-/** Stop every poll (signing out). */
+/** Stop every poll and forget the session's connections (signing out, or the session ended). */
 export function resetConnections() {
+  epoch += 1;
   for (const state of jobs.values()) clearTimeout(state.timer);
   jobs.clear();
   connections = [];
   root?.replaceChildren();
+}
+
+/** After the browser's Back button restores the page from its cache, a Renew consent button clicked before leaving
+ * is still disabled: enable them again (each card's own Renew only disables itself while under way). */
+export function enableRenewButtons() {
+  for (const button of root?.querySelectorAll("button.renew") ?? []) button.disabled = false;
 }
 
 /** Refresh the relative "last synced" times without rebuilding the cards (focus stays where it is). */
@@ -84,7 +101,8 @@ function card(connection) {
   const subtitle = connection.friendly_name ? connection.institution.name : null;
   const syncButton = el("button", { class: "sync-now", text: "Sync now", attrs: { type: "button" } });
   const jobStatus = el("p", { class: "job-status", attrs: { role: "status", "aria-live": "polite" } });
-  const canRenew = connection.status === "expired" || connection.expiring_soon;
+  const canRenew =
+    RENEWABLE_STATUSES.has(connection.status) || (connection.status === "active" && connection.expiring_soon);
   const renewButton = canRenew
     ? el("button", { class: "renew button-secondary", text: "Renew consent", attrs: { type: "button" } })
     : null;
@@ -174,7 +192,9 @@ function applyJobState(article) {
   else delete article.dataset.jobState;
   article.setAttribute("aria-busy", state.busy ? "true" : "false");
   if (state.busy) button.disabled = true;
-  status.textContent = state.text ?? "";
+  // A live region: rewriting it (every poll) with the same words would have screen readers repeat them.
+  const text = state.text ?? "";
+  if (status.textContent !== text) status.textContent = text;
   status.classList.toggle("job-error", Boolean(state.error));
 }
 
@@ -239,7 +259,9 @@ async function poll(connectionId, jobId) {
   } catch (error) {
     if (jobs.get(connectionId)?.jobId !== jobId) return; // deleted or signed out meanwhile
     const failures = (jobs.get(connectionId).failures ?? 0) + 1;
-    if (error instanceof ApiError && (error.status === 404 || error.status === 401 || failures >= MAX_POLL_FAILURES)) {
+    // A refresh that failed (refresh_unavailable) is not retried by polling: the server may have rotated the token.
+    const fatal = error.status === 404 || error.status === 401 || error.code === "refresh_unavailable";
+    if (error instanceof ApiError && (fatal || failures >= MAX_POLL_FAILURES)) {
       setJob(connectionId, { busy: false, error: true, timer: null, text: `Lost track of the sync: ${error.message}` });
       return;
     }
@@ -293,13 +315,22 @@ function outcomeNotes(job) {
 }
 
 async function renew(connection, button) {
+  const started = epoch;
   button.disabled = true;
+  let answer;
   try {
-    const answer = await api(`/api/connections/${encodeURIComponent(connection.id)}/reauthorise`, { method: "POST" });
-    window.location.assign(answer.link);
+    answer = await api(`/api/connections/${encodeURIComponent(connection.id)}/reauthorise`, { method: "POST" });
   } catch (error) {
+    if (started !== epoch) return;
     button.disabled = false;
     hooks.notify(`Could not renew consent for ${connectionName(connection)}: ${error.message}`, "error");
+    return;
+  }
+  if (started !== epoch) return; // signed out meanwhile: do not take the next user to this consent page
+  if (!leaveFor(answer.link)) {
+    button.disabled = false;
+    const name = connectionName(connection);
+    hooks.notify(`Could not renew consent for ${name}: the bank's address is not valid.`, "error");
   }
 }
 
@@ -307,13 +338,16 @@ async function remove(connection, button) {
   const name = connectionName(connection);
   if (!window.confirm(`Delete ${name}? Its accounts, balances and transactions are deleted too.`)) return;
   button.disabled = true;
+  const started = epoch;
   try {
     await api(`/api/connections/${encodeURIComponent(connection.id)}`, { method: "DELETE" });
   } catch (error) {
+    if (started !== epoch) return;
     button.disabled = false;
     hooks.notify(`Could not delete ${name}: ${error.message}`, "error");
     return;
   }
+  if (started !== epoch) return; // signed out meanwhile
   const state = jobs.get(connection.id);
   clearTimeout(state?.timer);
   jobs.delete(connection.id);

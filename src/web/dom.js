@@ -37,3 +37,19 @@ export function showMessage(node, message) {
   node.textContent = message ?? "";
   node.hidden = !message;
 }
+
+/**
+ * Go to an address the API gave (a bank's consent page), only when it is an http(s) URL: a `javascript:` or `data:`
+ * link must never run in this page. Answers false (and stays) otherwise.
+ */
+export function leaveFor(link) {
+  let url;
+  try {
+    url = new URL(String(link), window.location.href);
+  } catch {
+    return false;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return false;
+  window.location.assign(url.href);
+  return true;
+}

@@ -10,6 +10,10 @@ const AMOUNT = /^-?\d+(\.\d+)?$/;
 
 let accountsById = new Map();
 let nextCursor = null;
+// The filters that produced the rows shown (and `nextCursor`): "Load more" continues exactly that list, whatever the
+// form says now, so pages of different filters are never mixed.
+let lastQuery = null;
+// Every load takes a number; only the newest may write the table, so an older answer arriving late is dropped.
 let generation = 0;
 let onAccountChange = () => {};
 let searchTimer = null;
@@ -22,7 +26,7 @@ export function setUpTransactions(callbacks) {
     loadTransactions();
   });
   $("#tx-account").addEventListener("change", () => onAccountChange($("#tx-account").value || null));
-  for (const id of ["#tx-from", "#tx-to", "#tx-status", "#tx-superseded"]) {
+  for (const id of ["#tx-from", "#tx-to", "#tx-status", "#tx-superseded", "#tx-min", "#tx-max"]) {
     $(id).addEventListener("change", () => loadTransactions());
   }
   $("#tx-search").addEventListener("input", () => {
@@ -49,11 +53,14 @@ export function setTransactionAccount(accountId) {
 }
 
 export function resetTransactions() {
-  generation += 1;
+  generation += 1; // a load under way belongs to the session that ended
   nextCursor = null;
+  lastQuery = null;
   $("#tx-table tbody").replaceChildren();
   $("#tx-filters").reset();
   $("#load-more").hidden = true;
+  $("#load-more").disabled = false;
+  $("#tx-table").setAttribute("aria-busy", "false");
   $("#tx-empty").hidden = true;
   showMessage($("#tx-error"), "");
 }
@@ -80,32 +87,38 @@ function filters() {
   return query;
 }
 
-/** Load the first page for the current filters, or (`append`) the next page after the rows shown. */
+/** Load the first page for the current filters, or (`append`) the next page of the list shown. */
 export async function loadTransactions({ append = false } = {}) {
   clearTimeout(searchTimer);
   const tbody = $("#tx-table tbody");
   const loadMore = $("#load-more");
   let query;
-  try {
-    query = filters();
-  } catch (error) {
-    showMessage($("#tx-error"), error.message);
-    return;
-  }
   if (append) {
-    if (!nextCursor) return;
-    query.cursor = nextCursor;
+    if (!nextCursor || !lastQuery) return;
+    query = { ...lastQuery, cursor: nextCursor };
+  } else {
+    try {
+      query = filters();
+    } catch (error) {
+      showMessage($("#tx-error"), error.message);
+      return;
+    }
   }
   const current = ++generation;
+  // Disabling the button drops its focus; it gets it back (or hands it on) once the page is in.
+  const hadFocus = document.activeElement === loadMore;
   loadMore.disabled = true;
   $("#tx-table").setAttribute("aria-busy", "true");
+  let appended = null;
   try {
     const page = await api("/api/transactions", { query });
     if (current !== generation) return; // a newer request (other filters) answers instead
     showMessage($("#tx-error"), "");
-    const rows = page.items.map(row);
+    const rows = page.items.map((item) => row(item, query));
     if (append) tbody.append(...rows);
     else tbody.replaceChildren(...rows);
+    appended = rows[0] ?? null;
+    if (!append) lastQuery = query; // a first page's query has no cursor
     nextCursor = page.next_cursor ?? null;
     loadMore.hidden = nextCursor === null;
     const empty = $("#tx-empty");
@@ -115,20 +128,44 @@ export async function loadTransactions({ append = false } = {}) {
       : "No transactions yet. They appear once a connected bank has synced.";
     empty.hidden = tbody.childElementCount > 0;
   } catch (error) {
-    if (current === generation) showMessage($("#tx-error"), error.message);
+    if (current !== generation) return;
+    showMessage($("#tx-error"), error.message);
+    if (!append) {
+      // The rows shown belong to other filters than the form's now: clear them rather than pass them off as the
+      // answer. (A failed "Load more" keeps its rows and cursor, so it can be tried again.)
+      tbody.replaceChildren();
+      nextCursor = null;
+      lastQuery = null;
+      loadMore.hidden = true;
+      $("#tx-empty").hidden = true;
+    }
   } finally {
     if (current === generation) {
       loadMore.disabled = false;
       $("#tx-table").setAttribute("aria-busy", "false");
+      if (hadFocus) keepFocus(loadMore, appended);
     }
   }
 }
 
-function row(transaction) {
+/** After "Load more": focus stays on the button, or, once the list is complete and it is hidden, moves to the first
+ * row it added (the table when none), instead of falling back to the top of the page. */
+function keepFocus(loadMore, firstNewRow) {
+  if (!loadMore.hidden) {
+    loadMore.focus();
+    return;
+  }
+  const target = firstNewRow ?? $("#tx-table");
+  target.setAttribute("tabindex", "-1");
+  target.focus();
+}
+
+function row(transaction, query) {
   const negative = isNegative(transaction.amount);
   const counterparty = transaction.counterparty_name;
   const description = transaction.description;
-  const account = $("#tx-account").value ? null : accountsById.get(transaction.account_id);
+  // The account is named when the list is of all accounts (by the query, not the form, which may have changed).
+  const account = query.account_id ? null : accountsById.get(transaction.account_id);
   const date = el("time", { attrs: { datetime: transaction.booking_date }, text: formatDay(transaction.booking_date) });
   const estimated = transaction.date_is_estimated
     ? el("span", { class: "estimated", text: " (est.)", attrs: { title: "The bank gave no date: first seen then." } })
