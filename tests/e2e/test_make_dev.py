@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -109,6 +110,9 @@ def test_register_connect_approve_sync_and_read_transactions(stack: DevStack) ->
     executable = _chromium()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     email = f"e2e-{uuid.uuid4().hex[:8]}@example.com"
+    # Two transactions calls per account per day (GoCardless allows four): the first sync and one Sync now use
+    # them up, so the next Sync now meets the bank's limit.
+    httpx.post(f"{stack.sandbox_url}/_sandbox/limits", json={"account_daily": 2}, timeout=10).raise_for_status()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -151,6 +155,12 @@ def test_register_connect_approve_sync_and_read_transactions(stack: DevStack) ->
 
             expect(page.locator("#accounts .account").first).to_be_visible()
             rows = page.locator("#tx-table tbody tr.tx")
+            expect(rows.first).to_be_visible()
+
+            # Every account has used its calls for today: the API refuses another sync and says until when.
+            card.locator("button.sync-now").click()
+            expect(card.locator(".job-status")).to_contain_text("Rate limited until")
+            expect(card).not_to_have_attribute("data-job-state", re.compile(".*"))
             expect(rows.first).to_be_visible()
             assert rows.count() > 0
             page.screenshot(path=ARTIFACTS / "04-synced.png", full_page=True)
