@@ -3,6 +3,7 @@ ratio the target is about. `python -m bench --quick` runs a smaller scale for a 
 
 import argparse
 import logging
+from collections.abc import Callable
 
 from bench import devstack, extraction, jobs, sync_transactions, transactions_listing
 from bench._database import fresh_database
@@ -15,10 +16,17 @@ def _line(label: str, value: str, target: str = "") -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="small scale, for a smoke test")
+    parser.add_argument("--only", action="append", choices=list(BENCHMARKS), help="run only this one (repeatable)")
     args = parser.parse_args()
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    accounts, per_account = (50, 1000) if args.quick else (1000, 1000)
 
+    selected = args.only or list(BENCHMARKS)
+    for name in selected:
+        BENCHMARKS[name](quick=args.quick)
+
+
+def _sync(*, quick: bool) -> None:
+    accounts, per_account = (50, 1000) if quick else (1000, 1000)
     print(f"sync: raw → unified transactions, {accounts} accounts × {per_account} transactions")
     sync = sync_transactions.run(fresh_database(), accounts=accounts, per_account=per_account)
     _line("initial sync", f"{sync['initial_rows_per_s']:,.0f} rows/s")
@@ -32,6 +40,8 @@ def main() -> None:
     )
     _line("initial ÷ re-sync", f"{sync['resync_speedup']:.1f}×", "target ≥ 3")
 
+
+def _extraction(*, quick: bool) -> None:
     print("extraction: 50 accounts, 100 ms sandbox latency, balances scope (median of 3)")
     extract = extraction.run(fresh_database())
     _line(f"pool of {extract['pool']:.0f}", f"{extract['pooled_seconds']:.2f} s")
@@ -39,10 +49,6 @@ def main() -> None:
     _line(
         "pool of 1 ÷ pooled", f"{extract['speedup']:.1f}×", f"(most requests in flight: {extract['max_in_flight']:.0f})"
     )
-
-    _listing(quick=args.quick)
-    _jobs(quick=args.quick)
-    _devstack(quick=args.quick)
 
 
 def _listing(*, quick: bool) -> None:
@@ -119,6 +125,15 @@ def _devstack(*, quick: bool) -> None:
     _line("make dev → first sync completed", f"{figures['first_sync_s']:.1f} s", "target ≤ 60 s")
     _line("Ctrl-C → no process of the stack left", f"{figures['stop_s']:.1f} s")
     _line("second start (same data) → ready line", f"{figures['second_ready_s']:.1f} s")
+
+
+BENCHMARKS: dict[str, Callable[..., None]] = {
+    "sync": _sync,
+    "extraction": _extraction,
+    "listing": _listing,
+    "jobs": _jobs,
+    "devstack": _devstack,
+}
 
 
 if __name__ == "__main__":
