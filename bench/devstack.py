@@ -26,6 +26,8 @@ def _stop(stack: DevStack, data_dir: Path) -> float:
     started = time.monotonic()
     stack.interrupt()
     while stack_processes(data_dir):
+        if time.monotonic() - started > 60:
+            raise RuntimeError(f"Ctrl-C left processes behind: {stack_processes(data_dir)}")
         time.sleep(0.05)
     return time.monotonic() - started
 

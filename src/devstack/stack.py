@@ -186,19 +186,19 @@ def _ports(settings: Settings) -> dict[str, int]:
 
 def run_dev(settings: Settings) -> int:
     ensure_ports_free(_ports(settings))
-    data_dir = settings.finsync_data_dir.resolve()
-    url = ensure_database_url(settings)
-    say(f"database: {describe_url(url)}")
-    upgrade_to_head(url)
-    say("migrations: up to date")
-    _create_demo_user(url)
-
-    env = _child_environment(settings, url, data_dir)
-    http = httpx.Client()
-    services = _services(settings, env, http)
-    started: list[ManagedProcess] = []
+    # From here on Ctrl-C (or SIGTERM) ends the start-up as cleanly as the running stack: whatever has started stops.
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    http = httpx.Client()
+    started: list[ManagedProcess] = []
     try:
+        url = ensure_database_url(settings)
+        say(f"database: {describe_url(url)}")
+        upgrade_to_head(url)
+        say("migrations: up to date")
+        _create_demo_user(url)
+
+        env = _child_environment(settings, url, settings.finsync_data_dir.resolve())
+        services = _services(settings, env, http)
         for service in services:
             if service.prepare is not None:
                 service.prepare()
@@ -207,13 +207,7 @@ def run_dev(settings: Settings) -> int:
             if service.ready_before_next:
                 _wait_until_ready([service])
         _wait_until_ready(services)
-        by_name = {service.process.name: service.url for service in services}
-        say(f"web page:  {by_name['api']}/")
-        say(f"API docs:  {by_name['api']}/docs")
-        say(f"Dagster:   {by_name['dagster']}")
-        if "sandbox" in by_name:
-            say(f"sandbox:   {by_name['sandbox']} (stands in for GoCardless)")
-        say(f"{READY_LINE}: open {by_name['api']}/ and sign in as {DEMO_EMAIL} — press Ctrl-C to stop")
+        _announce(services)
         while True:
             for process in started:
                 code = process.poll()
@@ -237,3 +231,13 @@ def run_dev(settings: Settings) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         say("stopped")
+
+
+def _announce(services: list[Service]) -> None:
+    by_name = {service.process.name: service.url for service in services}
+    say(f"web page:  {by_name['api']}/")
+    say(f"API docs:  {by_name['api']}/docs")
+    say(f"Dagster:   {by_name['dagster']}")
+    if "sandbox" in by_name:
+        say(f"sandbox:   {by_name['sandbox']} (stands in for GoCardless)")
+    say(f"{READY_LINE}: open {by_name['api']}/ and sign in as {DEMO_EMAIL} — press Ctrl-C to stop")

@@ -4,12 +4,13 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.harness.devstack import DevStack, stack_environment, stack_processes
+from tests.harness.devstack import DevStack, left_behind, stack_environment, stack_processes
 from tests.harness.sandbox import PROJECT_ROOT
 
 
@@ -51,7 +52,25 @@ class TestDev:
         assert not (Path(env["FINSYNC_DATA_DIR"]) / "postgres").exists()
         assert not any("postgres -D" in command for command in stack_processes(Path(env["FINSYNC_DATA_DIR"])).values())
         assert stack.interrupt() in (0, -signal.SIGINT)
-        assert not stack_processes(Path(env["FINSYNC_DATA_DIR"]))
+        assert not left_behind(Path(env["FINSYNC_DATA_DIR"]))
+
+    def test_ctrl_c_while_it_starts_stops_what_has_started(
+        self, dev_env: dict[str, str], stacks: list[DevStack], tmp_path: Path
+    ) -> None:
+        stack = DevStack(dev_env, tmp_path / "dev.log")
+        stacks.append(stack)
+        deadline = time.monotonic() + 120
+        while "[dagster]" not in stack.output():  # the database and the sandbox are up, Dagster on its way
+            assert stack.process.poll() is None, stack.output()
+            assert time.monotonic() < deadline, stack.output()
+            time.sleep(0.1)
+        data_dir = Path(dev_env["FINSYNC_DATA_DIR"])
+        assert stack_processes(data_dir)
+        assert stack.interrupt() in (0, -signal.SIGINT)
+        assert "[finsync] SIGINT received; stopping" in stack.output()
+        assert "[finsync] stopped" in stack.output()
+        assert "Traceback" not in stack.output()
+        assert not left_behind(data_dir)
 
     @pytest.mark.parametrize("variable", ["API_PORT", "DAGSTER_PORT", "SANDBOX_PORT"])
     def test_a_port_in_use_is_named_before_anything_starts(self, dev_env: dict[str, str], variable: str) -> None:

@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import signal
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +25,7 @@ from tests.harness.devstack import (
     UNFINISHED,
     DevStack,
     connect_sandbox_bank,
+    left_behind,
     signed_in,
     stack_environment,
     stack_processes,
@@ -206,10 +206,7 @@ def test_ctrl_c_mid_sync_leaves_no_process_and_a_second_start_reuses_the_data(
 
     # make re-raises the SIGINT once its recipe has ended, as it does at a terminal; finsync itself ends cleanly.
     assert stack.interrupt() in (0, -signal.SIGINT)
-    deadline = time.monotonic() + 20
-    while stack_processes(data_dir) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    left = stack_processes(data_dir)
+    left = left_behind(data_dir)
     assert not left, f"Ctrl-C left these behind: {left}"
     assert "[finsync] stopped" in stack.output()
 
@@ -237,4 +234,4 @@ def test_ctrl_c_mid_sync_leaves_no_process_and_a_second_start_reuses_the_data(
         assert "[finsync] stopped" in again.output()
     finally:
         again.close()
-    assert not stack_processes(data_dir)
+    assert not left_behind(data_dir)

@@ -121,6 +121,14 @@ def stack_processes(data_dir: Path) -> dict[int, str]:
     return found
 
 
+def left_behind(data_dir: Path, grace: float = 20) -> dict[int, str]:
+    """The stack's processes still alive after `grace` seconds (a daemonised PostgreSQL takes a moment to go)."""
+    deadline = time.monotonic() + grace
+    while (left := stack_processes(data_dir)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return left
+
+
 @contextlib.contextmanager
 def signed_in(api_url: str, email: str, password: str) -> Iterator[httpx.Client]:
     """An API client carrying a fresh access token of this user."""
