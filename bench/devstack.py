@@ -14,12 +14,11 @@ from pathlib import Path
 from src.auth.demo import DEMO_EMAIL, DEMO_PASSWORD
 from tests.harness.devstack import (
     DevStack,
-    connect_sandbox_bank,
     signed_in,
     stack_environment,
     stack_processes,
-    wait_for_job,
 )
+from tests.harness.live import connect_sandbox_bank, wait_for_job
 
 
 def _stop(stack: DevStack, data_dir: Path) -> float:

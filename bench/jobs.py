@@ -20,7 +20,6 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from sqlalchemy import create_engine, text
@@ -29,7 +28,7 @@ from bench._proxy import CountingProxy
 from src.jobs.service import CONNECTION_JOB
 from src.providers.dagster.client import DagsterClient, Launched, RunState
 from tests.harness.dagster import LiveDagster
-from tests.harness.live import LiveApi
+from tests.harness.live import LiveApi, connect_sandbox_bank, registered_client, wait_for_job
 from tests.harness.sandbox import PROJECT_ROOT, SandboxControl, SandboxServer
 
 PASSWORD = "bench jobs passphrase"  # noqa: S105 - a throwaway user of a throwaway database
@@ -66,40 +65,16 @@ class _User:
     """A user of the live API who connects the sandbox bank (as tests/jobs/test_sync_live.py does)."""
 
     def __init__(self, base_url: str) -> None:
-        self.http = httpx.Client(base_url=base_url, timeout=30)
-        email = f"bench-jobs-{time.monotonic_ns()}@example.com"
-        self.http.post("/auth/register", json={"email": email, "password": PASSWORD}).raise_for_status()
-        token = self.http.post("/auth/token", data={"username": email, "password": PASSWORD}).json()
-        self.http.headers["Authorization"] = f"Bearer {token['access_token']}"
+        self.http = registered_client(base_url, "bench-jobs", PASSWORD)
 
-    def connect(self, sandbox: SandboxControl) -> tuple[str, str]:
-        created = self.http.post("/api/connections", json={"institution_id": "SANDBOXFINANCE_SFIN0000"}).json()
-        requisition_id = urlsplit(created["link"]).path.split("/")[3]
-        sandbox.approve(requisition_id)
-        reference = httpx.get(
-            f"{sandbox.api_url}/requisitions/{requisition_id}/",
-            headers={"Authorization": f"Bearer {sandbox.token()}"},
-        ).json()["reference"]
-        back = self.http.get("/api/connections/callback", params={"ref": reference}, follow_redirects=False)
-        query = parse_qs(urlsplit(back.headers["location"]).query)
-        if query.get("status") != ["active"]:
-            raise RuntimeError(f"the sandbox connection did not become active: {query}")
-        return query["connection_id"][0], query["job_id"][0]
-
-    def job(self, job_id: str) -> dict[str, Any]:
-        response = self.http.get(f"/api/jobs/{job_id}")
-        response.raise_for_status()
-        job: dict[str, Any] = response.json()
-        return job
+    def connect(self) -> tuple[str, str]:
+        return connect_sandbox_bank(self.http)
 
     def wait(self, job_id: str, until: set[str] = TERMINAL, *, started: bool = False) -> dict[str, Any]:
-        deadline = time.monotonic() + RUN_TIMEOUT
-        while time.monotonic() < deadline:
-            job = self.job(job_id)
-            if job["status"] in until and (not started or job["started_at"] or job["status"] in TERMINAL):
-                return job
-            time.sleep(POLL_EVERY)
-        raise RuntimeError(f"job {job_id} did not reach {until} within {RUN_TIMEOUT:.0f} s")
+        def reached(job: dict[str, Any]) -> bool:
+            return job["status"] in until and (not started or bool(job["started_at"]) or job["status"] in TERMINAL)
+
+        return wait_for_job(self.http, job_id, reached, timeout=RUN_TIMEOUT, every=POLL_EVERY)
 
     def close(self) -> None:
         self.http.close()
@@ -242,7 +217,7 @@ def run(
         proxy = CountingProxy(dagster.url)
         api = LiveApi(workdir / "api.log", env={**env, "DAGSTER_URL": proxy.url})
         user = _User(api.base_url)
-        connection_id, first_job = user.connect(sandbox)
+        connection_id, first_job = user.connect()
         first = user.wait(first_job)  # the callback's first sync: a warm-up, not measured
         if first["status"] != "completed":
             raise RuntimeError(f"the first sync ended {first['status']}: {first.get('error_message')}")

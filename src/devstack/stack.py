@@ -108,6 +108,28 @@ def _child_environment(settings: Settings, database_url: str, data_dir: Path) ->
     return env
 
 
+def api_argv(port: int) -> list[str]:
+    """The API as the dev stack and the live-API tests run it: uvicorn on loopback (finsync logs each request)."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "src.api.app:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+    ]
+
+
+def sandbox_argv(port: int, state_file: Path | None = None) -> list[str]:
+    """The GoCardless sandbox on loopback, its state kept in `state_file` when given."""
+    return [sys.executable, "-m", "src.cli", "sandbox", "--port", str(port)] + (
+        ["--state-file", str(state_file)] if state_file else []
+    )
+
+
 def _services(settings: Settings, env: dict[str, str], http: httpx.Client) -> list[Service]:
     bin_dir = Path(sys.executable).parent
     services = []
@@ -117,16 +139,7 @@ def _services(settings: Settings, env: dict[str, str], http: httpx.Client) -> li
         state_file.parent.mkdir(parents=True, exist_ok=True)
         sandbox = ManagedProcess(
             "sandbox",
-            [
-                sys.executable,
-                "-m",
-                "src.cli",
-                "sandbox",
-                "--port",
-                str(settings.sandbox_port),
-                "--state-file",
-                str(state_file),
-            ],
+            sandbox_argv(settings.sandbox_port, state_file),
             env=env,
             cwd=str(PROJECT_ROOT),
         )
@@ -157,22 +170,7 @@ def _services(settings: Settings, env: dict[str, str], http: httpx.Client) -> li
         )
     )
     api_url = f"http://127.0.0.1:{settings.api_port}"
-    api = ManagedProcess(
-        "api",
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "src.api.app:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(settings.api_port),
-            "--no-access-log",
-        ],
-        env=env,
-        cwd=str(PROJECT_ROOT),
-    )
+    api = ManagedProcess("api", api_argv(settings.api_port), env=env, cwd=str(PROJECT_ROOT))
     services.append(Service(api, _http_ok(http, f"{api_url}/health"), api_url))
     return services
 

@@ -21,16 +21,13 @@ from sqlalchemy import create_engine, text
 
 from src.auth.demo import DEMO_EMAIL, DEMO_PASSWORD
 from tests.harness.devstack import (
-    SANDBOX_INSTITUTION,
-    UNFINISHED,
     DevStack,
-    connect_sandbox_bank,
     left_behind,
     signed_in,
     stack_environment,
     stack_processes,
-    wait_for_job,
 )
+from tests.harness.live import SANDBOX_INSTITUTION, UNFINISHED, connect_sandbox_bank, wait_for_job
 from tests.harness.sandbox import PROJECT_ROOT
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "e2e"

@@ -11,19 +11,16 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
 from src.devstack.stack import READY_LINE
+from tests.harness.live import sign_in
 from tests.harness.sandbox import PROJECT_ROOT, free_port
 
 READY_MARK = f"[finsync] {READY_LINE}"
-SANDBOX_INSTITUTION = "SANDBOXFINANCE_SFIN0000"
-UNFINISHED = ("pending", "running")
 
 
 def stack_environment(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -133,33 +130,4 @@ def left_behind(data_dir: Path, grace: float = 20) -> dict[int, str]:
 def signed_in(api_url: str, email: str, password: str) -> Iterator[httpx.Client]:
     """An API client carrying a fresh access token of this user."""
     with httpx.Client(base_url=api_url, timeout=30) as client:
-        token = client.post("/auth/token", data={"username": email, "password": password}).json()["access_token"]
-        client.headers["Authorization"] = f"Bearer {token}"
-        yield client
-
-
-def connect_sandbox_bank(api: httpx.Client) -> tuple[str, str]:
-    """Connect the sandbox's test bank as a person would, minus the browser: create the connection, approve on the
-    consent page (its form, posted), follow the bank's redirect to the callback. Answers the connection's id and the
-    id of the first sync job the callback started."""
-    link = api.post("/api/connections", json={"institution_id": SANDBOX_INSTITUTION}).json()["link"]
-    consent = httpx.post(link, data={"action": "approve"}, timeout=30)
-    callback = httpx.get(consent.headers["location"], timeout=30)
-    outcome = parse_qs(urlsplit(callback.headers["location"]).query)
-    return outcome["connection_id"][0], outcome["job_id"][0]
-
-
-def wait_for_job(
-    api: httpx.Client,
-    job_id: str,
-    until: Callable[[dict[str, Any]], bool] = lambda job: job["status"] not in UNFINISHED,
-    timeout: float = 120,
-) -> dict[str, Any]:
-    """Poll the job until `until(job)` holds (by default: it has ended); the job as last read."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job: dict[str, Any] = api.get(f"/api/jobs/{job_id}").json()
-        if until(job):
-            return job
-        time.sleep(0.2)
-    raise TimeoutError(f"job {job_id} did not get there within {timeout:.0f} s: {job}")
+        yield sign_in(client, email, password)

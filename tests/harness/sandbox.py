@@ -8,12 +8,13 @@ Everything else goes over HTTP to the official paths under `/api/v2/`, exactly a
 import os
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from src.devstack.stack import sandbox_argv
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SECRET_ID = "sandbox-secret-id"
@@ -43,6 +44,15 @@ def wait_until_answering(
     raise RuntimeError(f"{what} did not start within {timeout:.0f} s: {log_path.read_text()}")
 
 
+def terminate(process: "subprocess.Popen[bytes]") -> None:
+    """SIGTERM, then SIGKILL after 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 class SandboxServer:
     """A `finsync sandbox` subprocess on a free loopback port."""
 
@@ -53,8 +63,7 @@ class SandboxServer:
         env = {**os.environ, "SANDBOX_SECRET_ID": SECRET_ID, "SANDBOX_SECRET_KEY": SECRET_KEY}
         env.pop("SANDBOX_STATE_FILE", None)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "src.cli", "sandbox", "--port", str(self.port)]
-            + (["--state-file", str(state_file)] if state_file else []),
+            sandbox_argv(self.port, state_file),
             cwd=PROJECT_ROOT,
             env=env,
             stdout=self._log,
@@ -63,11 +72,7 @@ class SandboxServer:
         wait_until_answering(self.process, self.base_url + "/", log_path, "the sandbox")
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        terminate(self.process)
         self._log.close()
 
 

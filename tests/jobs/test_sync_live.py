@@ -7,14 +7,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
 from tests.harness.dagster import LiveDagster
-from tests.harness.live import LiveApi
+from tests.harness.live import LiveApi, connect_sandbox_bank, registered_client, wait_for_job
 from tests.harness.sandbox import SandboxControl
 
 PASSWORD = "sync jobs passphrase"
@@ -39,38 +38,18 @@ def live(tmp_path: Path, dagster: LiveDagster, sandbox: SandboxControl) -> Itera
 
 
 class User:
+    """A new user of the live API, signed in."""
+
     def __init__(self, api: LiveApi) -> None:
         self.base = api.base_url
-        self.http = httpx.Client(base_url=api.base_url, timeout=30)
-        email = f"jobs-{time.monotonic_ns()}@example.com"
-        assert self.http.post("/auth/register", json={"email": email, "password": PASSWORD}).status_code == 201
-        token = self.http.post("/auth/token", data={"username": email, "password": PASSWORD}).json()
-        self.http.headers["Authorization"] = f"Bearer {token['access_token']}"
+        self.http = registered_client(api.base_url, "jobs", PASSWORD)
 
-    def connect(self, sandbox: SandboxControl, customer: str = "alice") -> tuple[str, str]:
+    def connect(self, customer: str = "alice") -> tuple[str, str]:
         """Connect the sandbox bank; returns (connection id, the first sync's job id from the callback)."""
-        created = self.http.post("/api/connections", json={"institution_id": "SANDBOXFINANCE_SFIN0000"}).json()
-        requisition_id = urlsplit(created["link"]).path.split("/")[3]
-        sandbox.approve(requisition_id, customer=customer)
-        reference = httpx.get(
-            f"{sandbox.api_url}/requisitions/{requisition_id}/",
-            headers={"Authorization": f"Bearer {sandbox.token()}"},
-        ).json()["reference"]
-        back = self.http.get("/api/connections/callback", params={"ref": reference}, follow_redirects=False)
-        query = parse_qs(urlsplit(back.headers["location"]).query)
-        assert query["status"] == ["active"], query
-        return query["connection_id"][0], query["job_id"][0]
+        return connect_sandbox_bank(self.http, customer)
 
     def wait(self, job_id: str, *, until: set[str] = TERMINAL, timeout: float = 90) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        seen = []
-        while time.monotonic() < deadline:
-            job: dict[str, Any] = self.http.get(f"/api/jobs/{job_id}").json()
-            seen.append(job["status"])
-            if job["status"] in until:
-                return job
-            time.sleep(0.5)
-        pytest.fail(f"job {job_id} stayed {seen[-5:]}")
+        return wait_for_job(self.http, job_id, lambda job: job["status"] in until, timeout=timeout, every=0.5)
 
 
 def _transactions(database_url: str, connection_id: str) -> int:
@@ -95,7 +74,7 @@ class TestSyncNow:
         self, live: LiveApi, dagster: LiveDagster, sandbox: SandboxControl
     ) -> None:
         user = User(live)
-        connection_id, job_id = user.connect(sandbox, customer="chloe")
+        connection_id, job_id = user.connect(customer="chloe")
         job = user.wait(job_id)
         assert job["status"] == "completed", job
         assert job["started_at"]
@@ -113,7 +92,7 @@ class TestSyncNow:
         self, live: LiveApi, dagster: LiveDagster, sandbox: SandboxControl
     ) -> None:
         user = User(live)
-        connection_id, first = user.connect(sandbox)
+        connection_id, first = user.connect()
         user.wait(first)
         runs_before = dagster.run_count(connection_id)
         sandbox.set_faults(latency_ms=3000)  # a slow bank: the sync is still under way while the clicks land
@@ -145,7 +124,7 @@ class TestSyncNow:
         self, live: LiveApi, dagster: LiveDagster, sandbox: SandboxControl
     ) -> None:
         user = User(live)
-        connection_id, first = user.connect(sandbox)
+        connection_id, first = user.connect()
         user.wait(first)
         engine = create_engine(str(dagster.database_url))
         name = f"fail_{connection_id.replace('-', '')}"
@@ -178,7 +157,7 @@ class TestSyncNow:
 
     def test_cancel(self, live: LiveApi, dagster: LiveDagster, sandbox: SandboxControl) -> None:
         user = User(live)
-        connection_id, first = user.connect(sandbox)
+        connection_id, first = user.connect()
         user.wait(first)
         sandbox.set_faults(latency_ms=8000)  # a slow bank keeps the run busy (below the client's 30 s timeout)
         job = user.http.post(f"/api/connections/{connection_id}/sync").json()
@@ -196,8 +175,8 @@ class TestTriggerJob:
         from src.settings import settings
 
         user = User(live)
-        first_connection, first_job = user.connect(sandbox, customer="alice")
-        other_connection, other_job = user.connect(sandbox, customer="dmitri")
+        first_connection, first_job = user.connect(customer="alice")
+        other_connection, other_job = user.connect(customer="dmitri")
         user.wait(first_job)
         user.wait(other_job)
         engine = create_engine(str(dagster.database_url))
@@ -234,7 +213,7 @@ class TestDagsterDown:
         self, live: LiveApi, dagster: LiveDagster, sandbox: SandboxControl
     ) -> None:
         user = User(live)
-        connection_id, first = user.connect(sandbox)
+        connection_id, first = user.connect()
         user.wait(first)
         dagster.stop()
         try:
