@@ -24,6 +24,7 @@ from src.ingest.accounts import derive_accounts
 from src.ingest.connections import derive_connections
 from src.institutions.service import institution as institution_service
 from src.models import Account, Connection, GcRequisition, Institution, User
+from src.models.connections import effective_status
 from src.models.enums import ConnectionStatus
 from src.providers.gocardless import errors as gc
 from src.providers.gocardless.client import GoCardlessClient
@@ -73,13 +74,10 @@ class ConnectionService:
 
     @staticmethod
     def _view(connection: Connection, institution: Institution, account_count: int, now: datetime) -> ConnectionRead:
-        status = connection.status
+        status = effective_status(connection, now)
         days_left: int | None = None
         if connection.expires_at is not None:
-            remaining = (connection.expires_at - now).total_seconds()
-            days_left = max(0, math.floor(remaining / 86_400))
-            if remaining <= 0 and status is ConnectionStatus.active:
-                status = ConnectionStatus.expired  # between two syncs, the clock decides
+            days_left = max(0, math.floor((connection.expires_at - now).total_seconds() / 86_400))
         expiring = (
             status is ConnectionStatus.active and days_left is not None and days_left <= settings.expiring_soon_days
         )
@@ -106,8 +104,13 @@ class ConnectionService:
         return views[0]
 
     def _own(self, session: Session, user: User, connection_id: uuid.UUID) -> Connection:
+        return self.owned(session, user.id, connection_id)
+
+    @staticmethod
+    def owned(session: Session, user_id: uuid.UUID, connection_id: uuid.UUID) -> Connection:
+        """The user's connection, or 404 (another user's id included)."""
         connection = session.scalar(
-            select(Connection).where(Connection.id == connection_id, Connection.user_id == user.id)
+            select(Connection).where(Connection.id == connection_id, Connection.user_id == user_id)
         )
         if connection is None:
             raise ConnectionNotFoundError("There is no such connection.")

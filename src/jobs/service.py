@@ -14,14 +14,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from src.connections.service import ConnectionNotFoundError
+from src.connections.service import connection as connection_service
 from src.errors import AppError, ConflictError, NotFoundError, ServiceUnavailableError
 from src.jobs.schemas import JobRead, Outcome, Progress
 from src.models import Account, Connection, Job, SyncOutcome, User
+from src.models.connections import currently_active, effective_status
 from src.models.enums import UNFINISHED_JOB_STATUSES, ConnectionStatus, JobEntityType, JobStatus, JobType
 from src.providers.dagster.client import (
     DagsterClient,
@@ -83,14 +84,11 @@ class JobService:
         self, session: Session, dagster: DagsterClient, user_id: uuid.UUID, connection_id: uuid.UUID
     ) -> tuple[Job, bool]:
         """(job, created). An unfinished job for the connection is returned as it is (launched if it was not)."""
-        connection = session.scalar(
-            select(Connection).where(Connection.id == connection_id, Connection.user_id == user_id)
-        )
-        if connection is None:
-            raise ConnectionNotFoundError("There is no such connection.")
-        if connection.status is not ConnectionStatus.active:
+        connection = connection_service.owned(session, user_id, connection_id)
+        status = effective_status(connection, datetime.now(UTC))
+        if status is not ConnectionStatus.active:
             raise ConnectionNotSyncableError(
-                f"This connection is {connection.status.value}; only an active connection can be synced."
+                f"This connection is {status.value}; only an active connection can be synced."
             )
         retry_at = self.rate_limited_until(session, connection.id)
         if retry_at is not None:
@@ -190,8 +188,11 @@ class JobService:
         log.error("sync job gave up launching", extra={"job_id": str(job.id), "attempts": job.launch_attempts})
 
     # -- refreshing -----------------------------------------------------------------------------------------------
-    def _claim(self, session: Session, job_ids: list[uuid.UUID]) -> list[uuid.UUID]:
-        """Claim the right to ask Dagster about these jobs now (at most once a second per job, across processes)."""
+    def _claim(self, session: Session, job_ids: list[uuid.UUID]) -> list[Job]:
+        """Claim the right to ask Dagster about these jobs now (at most once a second per job, across processes).
+
+        The claim answers the claimed rows as they are now (another process may have moved them on since they were
+        read), loaded into the session in place of the stale copies: no second read."""
         if not job_ids:
             return []
         # SKIP LOCKED: while one request holds the claim (and asks Dagster), the others do not queue behind its
@@ -205,37 +206,29 @@ class JobService:
             )
             .with_for_update(skip_locked=True)
         )
-        claimed = session.execute(
+        claim = (
             update(Job)
             .where(Job.id.in_(due.scalar_subquery()))
             .values(status_checked_at=func.clock_timestamp())
-            .returning(Job.id)
-            .execution_options(synchronize_session=False)
-        ).scalars()
+            .returning(Job)
+        )
+        claimed = session.scalars(
+            select(Job).from_statement(claim).execution_options(populate_existing=True, synchronize_session=False)
+        )
         return list(claimed)
 
     def refresh(self, session: Session, dagster: DagsterClient, job: Job) -> None:
-        if job.status in FINISHED or not self._claim(session, [job.id]):
-            return
-        session.refresh(job)
-        if job.dagster_run_id is None:
-            self._relaunch_or_give_up(session, dagster, job)
-            return
-        result = dagster.run(job.dagster_run_id)
-        if not isinstance(result, Unreachable):
-            self._apply(job, result)
-        session.flush()
+        self.refresh_many(session, dagster, [job])
 
     def refresh_many(self, session: Session, dagster: DagsterClient, jobs: list[Job]) -> None:
-        claimed = set(self._claim(session, [j.id for j in jobs if j.status not in FINISHED]))
+        """Bring unfinished jobs up to date with Dagster: launch those without a run (or give up after the launch
+        window), read the others' runs in one request."""
+        claimed = self._claim(session, [job.id for job in jobs if job.status not in FINISHED])
         if not claimed:
             return
-        chosen = [job for job in jobs if job.id in claimed]
-        for job in chosen:
-            session.refresh(job)
-        for job in [j for j in chosen if j.dagster_run_id is None]:
+        for job in [j for j in claimed if j.dagster_run_id is None]:
             self._relaunch_or_give_up(session, dagster, job)
-        running = {job.dagster_run_id: job for job in chosen if job.dagster_run_id is not None}
+        running = {job.dagster_run_id: job for job in claimed if job.dagster_run_id is not None}
         if running:
             results = dagster.runs(list(running))
             if not isinstance(results, Unreachable):
@@ -368,7 +361,7 @@ class JobService:
         return list(
             session.scalars(
                 select(Connection.id)
-                .where(and_(Connection.user_id == user.id, Connection.status == ConnectionStatus.active))
+                .where(Connection.user_id == user.id, currently_active())
                 .order_by(Connection.created_at)
             )
         )

@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text
+from sqlalchemy import ColumnElement, DateTime, ForeignKey, Index, String, Text, and_, func, or_
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -41,3 +41,21 @@ class Connection(Base):
     updated_at: Mapped[datetime] = updated_at()
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# Between two syncs the stored status can lag the clock: an active connection whose consent has run out is expired
+# already (the next sync's derivation stores it). What users see and what they may sync follow these two rules.
+def effective_status(connection: Connection, now: datetime) -> ConnectionStatus:
+    """The status as of `now`: the stored one, except `expired` for an active connection past its expiry."""
+    lapsed = connection.expires_at is not None and connection.expires_at <= now
+    if connection.status is ConnectionStatus.active and lapsed:
+        return ConnectionStatus.expired
+    return connection.status
+
+
+def currently_active() -> ColumnElement[bool]:
+    """SQL for "effective_status is active": the same rule, for selecting connections to sync."""
+    return and_(
+        Connection.status == ConnectionStatus.active,
+        or_(Connection.expires_at.is_(None), Connection.expires_at > func.now()),
+    )

@@ -115,6 +115,20 @@ class TestRateLimited:
 
 
 class TestOwnership:
+    def test_a_connection_past_its_consent_expiry_is_not_synced_though_stored_active(
+        self, jobs_api: TestClient, db_session: Session, user: User, headers: dict[str, str]
+    ) -> None:
+        """The list shows it expired (the clock decides between two syncs); Sync now and Sync all agree."""
+        lapsed = create_connection(db_session, user=user, expires_at=datetime.now(UTC) - timedelta(minutes=1))
+        shown = jobs_api.get(f"/api/connections/{lapsed.id}", headers=headers).json()
+        assert shown["status"] == "expired"
+        refused = jobs_api.post(f"/api/connections/{lapsed.id}/sync", headers=headers)
+        assert refused.status_code == 409
+        assert "expired" in refused.json()["detail"]
+        current = create_connection(db_session, user=user, expires_at=datetime.now(UTC) + timedelta(days=30))
+        started = jobs_api.post("/api/sync", headers=headers).json()
+        assert [job["entity_id"] for job in started["items"]] == [str(current.id)]
+
     def test_another_users_job_and_connection(
         self, jobs_api: TestClient, db_session: Session, user: User, headers: dict[str, str]
     ) -> None:
