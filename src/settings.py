@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     expiring_soon_days: Annotated[int, Field(ge=0, le=365)] = 14
     job_launch_window_minutes: Annotated[int, Field(ge=1, le=1440)] = 10
 
+    _generated_jwt_secret: tuple[Path, str] | None = PrivateAttr(default=None)
+
     @field_validator("database_url", "test_database_url", mode="after")
     @classmethod
     def _normalise_database_url(cls, value: str | None) -> str | None:
@@ -147,15 +149,18 @@ class Settings(BaseSettings):
         return self.finsync_data_dir / "dagster"
 
     def get_jwt_secret(self) -> str:
-        """The token signing key: JWT_SECRET, or in development one generated once into the data dir."""
+        """The token signing key: JWT_SECRET, or in development one generated once into the data dir (read from
+        there once per process: every authenticated request asks for it)."""
         if self.jwt_secret is not None:
             return self.jwt_secret.get_secret_value()
         path = self.finsync_data_dir / "jwt_secret"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        return path.read_text().strip()
+        if self._generated_jwt_secret is None or self._generated_jwt_secret[0] != path:
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(secrets.token_urlsafe(48))
+                path.chmod(0o600)
+            self._generated_jwt_secret = (path, path.read_text().strip())
+        return self._generated_jwt_secret[1]
 
 
 def describe_validation_error(exc: ValidationError) -> str:
