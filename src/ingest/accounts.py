@@ -18,7 +18,13 @@ from sqlalchemy.orm import Session
 
 _IDS = bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))
 
-_RAW_IBAN = "coalesce(nullif(ga.details->'account'->>'iban', ''), nullif(ga.metadata->>'iban', ''))"
+
+def _raw_iban(table: str) -> str:
+    """A raw account's IBAN: the details' (the bank's own record), else the metadata's; blank counts as none."""
+    return f"coalesce(nullif({table}.details->'account'->>'iban', ''), nullif({table}.metadata->>'iban', ''))"
+
+
+_RAW_IBAN = _raw_iban("ga")
 
 _LINK_BY_IBAN = text(
     f"""
@@ -47,7 +53,7 @@ _CREATE_MISSING = text(
 ).bindparams(_IDS)
 
 _FOLLOW_CURRENT = text(
-    """
+    f"""
     WITH current_raw AS (
         SELECT DISTINCT ON (ga.account_id) ga.*, (r.id = c.requisition_id) AS is_current
         FROM gc_accounts ga
@@ -58,7 +64,7 @@ _FOLLOW_CURRENT = text(
     ), derived AS (
         SELECT account_id AS id,
                id AS provider_id,
-               coalesce(nullif(details->'account'->>'iban', ''), nullif(metadata->>'iban', '')) AS iban,
+               {_raw_iban("current_raw")} AS iban,
                coalesce(nullif(details->'account'->>'name', ''), nullif(details->'account'->>'displayName', ''),
                         nullif(metadata->>'name', ''), nullif(details->'account'->>'product', '')) AS name,
                upper(nullif(details->'account'->>'currency', '')) AS currency,
