@@ -161,7 +161,10 @@ class TestSyncNow:
         user.wait(first)
         sandbox.set_faults(latency_ms=8000)  # a slow bank keeps the run busy (below the client's 30 s timeout)
         job = user.http.post(f"/api/connections/{connection_id}/sync").json()
-        user.wait(job["id"], until={"running"})
+        # Cancel once a step is executing: a run still STARTING may finish before Dagster can stop it.
+        wait_for_job(
+            user.http, job["id"], lambda j: j["status"] == "running" and (j["progress"] or {}).get("done", 0) >= 1
+        )
         assert user.http.post(f"/api/jobs/{job['id']}/cancel").status_code == 200
         assert user.wait(job["id"])["status"] == "canceled"
         sandbox.clear_faults()
