@@ -24,6 +24,7 @@ from src.jobs.schemas import JobRead, Outcome, Progress
 from src.models import Account, Connection, Job, SyncOutcome, User
 from src.models.connections import currently_active, effective_status
 from src.models.enums import UNFINISHED_JOB_STATUSES, ConnectionStatus, JobEntityType, JobStatus, JobType
+from src.models.jobs import UNFINISHED_JOB_PREDICATE
 from src.providers.dagster.client import (
     DagsterClient,
     Launched,
@@ -110,7 +111,7 @@ class JobService:
             )
             .on_conflict_do_nothing(
                 index_elements=[Job.job_type, Job.entity_type, Job.entity_id],
-                index_where=Job.status.in_(UNFINISHED_JOB_STATUSES),
+                index_where=UNFINISHED_JOB_PREDICATE,
             )
             .returning(Job.id)
         ).scalar_one_or_none()

@@ -19,8 +19,16 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from src.db.base import Base
-from src.models.enums import JobEntityType, JobStatus, JobType, SyncOutcomeKind, checked_enum
+from src.models.enums import UNFINISHED_JOB_STATUSES, JobEntityType, JobStatus, JobType, SyncOutcomeKind, checked_enum
 from src.models.mixins import created_at, uuid_pk
+
+UNFINISHED_JOB_PREDICATE = text(
+    "status IN ({})".format(", ".join(f"'{status.value}'" for status in UNFINISHED_JOB_STATUSES))
+)
+"""The partial index's predicate as SQL literals. An `ON CONFLICT … WHERE` that infers the index must use this very
+text: with bound parameters instead, PostgreSQL's generic plan (from the sixth execution of a statement psycopg has
+prepared on one connection) no longer proves the predicate and answers "no unique or exclusion constraint matching
+the ON CONFLICT specification"."""
 
 
 class Job(Base):
@@ -34,7 +42,7 @@ class Job(Base):
             "entity_type",
             "entity_id",
             unique=True,
-            postgresql_where=text("status IN ('pending', 'running')"),
+            postgresql_where=UNFINISHED_JOB_PREDICATE,
         ),
         Index("ix_jobs_user_id_created_at", "user_id", "created_at"),
         Index("ix_jobs_entity", "entity_type", "entity_id", "created_at"),

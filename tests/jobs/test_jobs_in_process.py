@@ -79,6 +79,26 @@ class TestDagsterDown:
         assert jobs_api.post(f"/api/jobs/{job_id}/cancel", headers=headers).status_code == 409
 
 
+class TestManyClicksOnOnePooledConnection:
+    def test_sync_now_fifty_times_on_one_database_connection(
+        self, jobs_api: TestClient, db_session: Session, user: User, headers: dict[str, str]
+    ) -> None:
+        """The job insert infers a partial index: it must keep matching once psycopg has prepared the statement and
+        PostgreSQL plans it generically (from about the sixth run on one connection; every request here shares the
+        test's one connection)."""
+        connection = create_connection(db_session, user=user)
+        statuses = []
+        for _ in range(50):
+            response = jobs_api.post(f"/api/connections/{connection.id}/sync", headers=headers)
+            statuses.append(response.status_code)
+            db_session.execute(
+                text("UPDATE jobs SET status = 'failed', completed_at = now() WHERE entity_id = :c"),
+                {"c": connection.id},
+            )
+        assert statuses == [202] * 50
+        assert db_session.scalar(select(func.count()).select_from(Job)) == 50
+
+
 class TestRateLimited:
     def test_every_account_out_of_calls_is_a_429_and_no_job(
         self, jobs_api: TestClient, db_session: Session, user: User, headers: dict[str, str]
