@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from src.sandbox import api, consent, control, errors, limits
+from src.sandbox import api, consent, control, errors, limits, logos
 from src.sandbox.config import SandboxConfig
 from src.sandbox.state import Faults, SandboxState
 
@@ -121,7 +121,7 @@ async def _root(request: Request) -> Response:
 
 def create_app(config: SandboxConfig | None = None) -> Starlette:
     app = Starlette(
-        routes=[Route("/", _root), *api.ROUTES, *consent.ROUTES, *control.ROUTES],
+        routes=[Route("/", _root), *api.ROUTES, *consent.ROUTES, *control.ROUTES, *logos.ROUTES],
         exception_handlers={404: _not_found, 405: _method_not_allowed},
     )
     app.add_middleware(ApiGuard)
