@@ -14,9 +14,12 @@ from src.api.schemas import Page
 from src.auth.dependencies import CurrentUser
 from src.connections.schemas import ConnectionCreate, ConnectionLink, ConnectionRead, ConnectionUpdate
 from src.connections.service import connection as connection_service
+from src.providers.gocardless.ids import REFERENCE_PATTERN
 from src.settings import settings
 
 router = APIRouter(prefix="/api/connections", tags=["connections"])
+# The bank's `error` and `details` are shown and logged: text without control characters (no forged log lines).
+_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 
 
 def _frontend(params: dict[str, str]) -> str:
@@ -51,9 +54,11 @@ def create_connection(
 def connection_callback(
     session: SessionDep,
     gocardless: GoCardlessDep,
-    ref: Annotated[str, Query(min_length=1, max_length=256, description="The requisition's reference.")],
-    error: Annotated[str | None, Query(max_length=256)] = None,
-    details: Annotated[str | None, Query(max_length=1024)] = None,
+    ref: Annotated[
+        str, Query(min_length=1, max_length=256, pattern=REFERENCE_PATTERN, description="The requisition's reference.")
+    ],
+    error: Annotated[str | None, Query(max_length=256, pattern=_PRINTABLE)] = None,
+    details: Annotated[str | None, Query(max_length=1024, pattern=_PRINTABLE)] = None,
 ) -> RedirectResponse:
     """Where the bank sends the user back. No user token arrives here: the single-use reference is the
     capability. Always redirects to the frontend, with the outcome in the query."""

@@ -8,11 +8,16 @@ from pydantic import Field
 
 from src.api.schemas import Schema
 from src.models.enums import ConnectionStatus
+from src.providers.gocardless.ids import INSTITUTION_ID_PATTERN
 
 
 class ConnectionCreate(Schema):
     institution_id: str = Field(
-        min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.\-]+$", examples=["SANDBOXFINANCE_SFIN0000"]
+        min_length=1,
+        max_length=128,
+        pattern=INSTITUTION_ID_PATTERN,
+        examples=["SANDBOXFINANCE_SFIN0000"],
+        description="A GoCardless institution id: letters and digits, then also `_`, `.` or `-`.",
     )
     friendly_name: str | None = Field(default=None, max_length=100, examples=["Everyday bank"])
 

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import httpx
 
-from src.providers.gocardless import errors
+from src.providers.gocardless import errors, ids
 from src.providers.gocardless.models import (
     AccountBalances,
     AccountDetails,
@@ -108,7 +108,7 @@ class GoCardlessClient:
         return [Institution.from_payload(item, limits) for item in body]
 
     def get_institution(self, institution_id: str) -> Institution:
-        body, limits = self._send("GET", f"/institutions/{_segment(institution_id)}/")
+        body, limits = self._send("GET", f"/institutions/{_institution_segment(institution_id)}/")
         return Institution.from_payload(body, limits)
 
     # -- agreements -----------------------------------------------------------------------------------------------
@@ -121,7 +121,7 @@ class GoCardlessClient:
         access_scope: list[str] | None = None,
     ) -> Agreement:
         payload = {
-            "institution_id": institution_id,
+            "institution_id": _valid_institution(institution_id),
             "max_historical_days": max_historical_days,
             "access_valid_for_days": access_valid_for_days,
             "access_scope": access_scope or ["balances", "details", "transactions"],
@@ -130,11 +130,11 @@ class GoCardlessClient:
         return Agreement.from_payload(body, limits)
 
     def get_agreement(self, agreement_id: str) -> Agreement:
-        body, limits = self._send("GET", f"/agreements/enduser/{_segment(agreement_id)}/")
+        body, limits = self._send("GET", f"/agreements/enduser/{_uuid_segment('agreement', agreement_id)}/")
         return Agreement.from_payload(body, limits)
 
     def delete_agreement(self, agreement_id: str) -> None:
-        self._send("DELETE", f"/agreements/enduser/{_segment(agreement_id)}/")
+        self._send("DELETE", f"/agreements/enduser/{_uuid_segment('agreement', agreement_id)}/")
 
     # -- requisitions ---------------------------------------------------------------------------------------------
     def create_requisition(
@@ -149,9 +149,13 @@ class GoCardlessClient:
         """Create a requisition. Its reference (random when not given) is what finds it again when the answer
         is lost: a timed-out POST is resolved by looking the reference up, never by sending it again."""
         reference = reference or uuid.uuid4().hex
-        payload: dict[str, Any] = {"redirect": redirect, "institution_id": institution_id, "reference": reference}
-        if agreement_id:
-            payload["agreement"] = agreement_id
+        payload: dict[str, Any] = {
+            "redirect": redirect,
+            "institution_id": _valid_institution(institution_id),
+            "reference": reference,
+        }
+        if agreement_id is not None:
+            payload["agreement"] = _valid_uuid("agreement", agreement_id)
         if user_language:
             payload["user_language"] = user_language
         try:
@@ -165,7 +169,7 @@ class GoCardlessClient:
         return Requisition.from_payload(body, limits)
 
     def get_requisition(self, requisition_id: str) -> Requisition:
-        body, limits = self._send("GET", f"/requisitions/{_segment(requisition_id)}/")
+        body, limits = self._send("GET", f"/requisitions/{_uuid_segment('requisition', requisition_id)}/")
         return Requisition.from_payload(body, limits)
 
     def list_requisitions(self, *, limit: int = 100, offset: int = 0) -> RequisitionPage:
@@ -188,19 +192,19 @@ class GoCardlessClient:
 
     def delete_requisition(self, requisition_id: str) -> None:
         """Deletes the requisition and its end-user agreement(s) at GoCardless."""
-        self._send("DELETE", f"/requisitions/{_segment(requisition_id)}/")
+        self._send("DELETE", f"/requisitions/{_uuid_segment('requisition', requisition_id)}/")
 
     # -- accounts -------------------------------------------------------------------------------------------------
     def get_account(self, account_id: str) -> AccountMetadata:
-        body, limits = self._send("GET", f"/accounts/{_segment(account_id)}/")
+        body, limits = self._send("GET", f"/accounts/{_uuid_segment('account', account_id)}/")
         return AccountMetadata.from_payload(body, limits)
 
     def get_account_details(self, account_id: str) -> AccountDetails:
-        body, limits = self._send("GET", f"/accounts/{_segment(account_id)}/details/")
+        body, limits = self._send("GET", f"/accounts/{_uuid_segment('account', account_id)}/details/")
         return AccountDetails.from_payload(body, limits)
 
     def get_account_balances(self, account_id: str) -> AccountBalances:
-        body, limits = self._send("GET", f"/accounts/{_segment(account_id)}/balances/")
+        body, limits = self._send("GET", f"/accounts/{_uuid_segment('account', account_id)}/balances/")
         return AccountBalances.from_payload(body, limits)
 
     def get_account_transactions(
@@ -211,7 +215,9 @@ class GoCardlessClient:
             params["date_from"] = date_from.isoformat()
         if date_to is not None:
             params["date_to"] = date_to.isoformat()
-        body, limits = self._send("GET", f"/accounts/{_segment(account_id)}/transactions/", params=params or None)
+        body, limits = self._send(
+            "GET", f"/accounts/{_uuid_segment('account', account_id)}/transactions/", params=params or None
+        )
         return AccountTransactions.from_payload(body, limits)
 
     # -- transport ------------------------------------------------------------------------------------------------
@@ -292,9 +298,33 @@ class GoCardlessClient:
         return backoff_seconds(attempt, retry_after=seconds)
 
 
-def _segment(value: str) -> str:
-    """An id as one URL path segment: whatever it holds, it cannot change the path."""
-    return quote(str(value), safe="")
+def _valid_institution(institution_id: str) -> str:
+    try:
+        return ids.institution_id(institution_id)
+    except ids.InvalidIdError as exc:
+        raise _invalid_id(exc) from exc
+
+
+def _valid_uuid(kind: str, value: str) -> str:
+    try:
+        return ids.uuid_id(kind, value)
+    except ids.InvalidIdError as exc:
+        raise _invalid_id(exc) from exc
+
+
+def _invalid_id(exc: ids.InvalidIdError) -> errors.InvalidRequestError:
+    """A malformed id is refused as GoCardless refuses one (400 "Invalid ID"), so callers handle it as they handle
+    that answer, but it is never sent: it reaches no URL, no body and no bank."""
+    return errors.InvalidRequestError(str(exc), summary="Invalid ID", detail=str(exc))
+
+
+def _institution_segment(institution_id: str) -> str:
+    """A checked id as exactly one URL path segment (percent-encoded: it cannot add a segment or a query)."""
+    return quote(_valid_institution(institution_id), safe="")
+
+
+def _uuid_segment(kind: str, value: str) -> str:
+    return quote(_valid_uuid(kind, value), safe="")
 
 
 def _json(response: httpx.Response) -> Any:
