@@ -1,4 +1,4 @@
-"""`finsync dev | migrate | sandbox`: the entry points that may start the embedded PostgreSQL.
+"""`finsync dev | migrate | sandbox | secrets`: the entry points that may start the embedded PostgreSQL.
 
 Configuration problems (a malformed or unreachable DATABASE_URL, a port in use) end the command with one line on
 stderr and exit code 2, not a traceback.
@@ -22,6 +22,13 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=None, help="default: SANDBOX_PORT or 8765")
     sandbox.add_argument("--state-file", type=Path, default=None, help="persist the sandbox's state in this file")
+    secrets = commands.add_parser("secrets", help="keys for the provider secrets stored in the database")
+    actions = secrets.add_subparsers(dest="action", required=True)
+    actions.add_parser("new-key", help="print a new key for FINSYNC_SECRET_KEY")
+    actions.add_parser(
+        "reencrypt",
+        help="re-encrypt every stored provider secret with the first key of FINSYNC_SECRET_KEY (after a rotation)",
+    )
     return parser
 
 
@@ -43,6 +50,28 @@ def _dev() -> int:
     return run_dev(settings)
 
 
+def _reencrypt() -> int:
+    """Rotation's last step: every stored secret under the first key, so that the older keys can be dropped."""
+    from src.db.embedded import describe_url, ensure_database_url
+    from src.db.encryption import secret_box
+    from src.db.engine import build_engine
+    from src.ingest.token_store import reseal_token_pairs
+    from src.settings import settings
+
+    url = ensure_database_url(settings)
+    engine = build_engine(url, pool_size=1, max_overflow=0)
+    try:
+        report = reseal_token_pairs(engine, secret_box(settings))
+    finally:
+        engine.dispose()
+    print(
+        f"finsync: GoCardless token pairs in {describe_url(url)}: {report.resealed} re-encrypted with the first key, "
+        f"{report.current} already were"
+        + (f", {report.unreadable} no key opens (replaced at their next use)" if report.unreadable else "")
+    )
+    return 0
+
+
 def _sandbox(host: str, port: int | None, state_file: Path | None) -> int:
     # The sandbox reads its own variables; it needs nothing from Settings but the port's default.
     from src.sandbox.server import serve
@@ -58,6 +87,12 @@ def _sandbox(host: str, port: int | None, state_file: Path | None) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "secrets" and args.action == "new-key":
+        # Before anything imports Settings (src.db does): a production host without a key must be able to make one.
+        from cryptography.fernet import Fernet
+
+        print(Fernet.generate_key().decode())
+        return 0
     try:
         from src.settings import ConfigurationError
     except Exception as exc:  # the settings module validates at import
@@ -68,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _migrate()
         if args.command == "sandbox":
             return _sandbox(args.host, args.port, args.state_file)
+        if args.command == "secrets":
+            return _reencrypt()
         return _dev()
     except ConfigurationError as exc:
         print(f"finsync: {exc}", file=sys.stderr)

@@ -6,6 +6,10 @@ here: the first connection reports a missing `DATABASE_URL` (see `src.db.engine`
 Dagster client works without one.
 """
 
+import base64
+import binascii
+import contextlib
+import os
 import secrets
 from enum import StrEnum
 from pathlib import Path
@@ -72,6 +76,9 @@ class Settings(BaseSettings):
     frontend_url: str | None = None
 
     jwt_secret: SecretStr | None = None
+    # Fernet keys for provider secrets at rest (src/db/encryption.py), comma-separated: the first encrypts, every
+    # one decrypts (rotation). Development: generated once into the data dir; production: required.
+    finsync_secret_key: SecretStr | None = None
     # Set by `finsync dev` for the processes it starts: the page then offers the demo account it created. Off by
     # default, so a server deployed without FINSYNC_ENV never publishes the demo credentials.
     finsync_demo_account: bool = False
@@ -84,6 +91,7 @@ class Settings(BaseSettings):
     job_launch_window_minutes: Annotated[int, Field(ge=1, le=1440)] = 10
 
     _generated_jwt_secret: tuple[Path, str] | None = PrivateAttr(default=None)
+    _generated_secret_key: tuple[Path, str] | None = PrivateAttr(default=None)
 
     @field_validator("database_url", "test_database_url", mode="after")
     @classmethod
@@ -91,6 +99,19 @@ class Settings(BaseSettings):
         if value is None or not value.strip():
             return None
         return normalise_database_url(value).render_as_string(hide_password=False)
+
+    @field_validator("finsync_secret_key", mode="after")
+    @classmethod
+    def _check_secret_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        for key in _split_keys(value.get_secret_value()):
+            if not _is_fernet_key(key):  # the message never repeats the value
+                raise ValueError(
+                    "each comma-separated key must be 32 bytes in URL-safe base64 (make one with `finsync secrets "
+                    "new-key`)"
+                )
+        return value
 
     @field_validator("gocardless_countries", mode="before")
     @classmethod
@@ -133,6 +154,10 @@ class Settings(BaseSettings):
             raise ValueError("FINSYNC_DEMO_ACCOUNT is for `finsync dev` only; refused when FINSYNC_ENV=production")
         if self.finsync_env is Environment.production and self.password_hashing == "fast":  # noqa: S105
             raise ValueError("PASSWORD_HASHING=fast is for tests only; it is refused when FINSYNC_ENV=production")
+        if self.finsync_env is Environment.production and self.finsync_secret_key is None:
+            raise ValueError(
+                "FINSYNC_SECRET_KEY is required when FINSYNC_ENV=production (make one with `finsync secrets new-key`)"
+            )
         return self
 
     @property
@@ -161,6 +186,45 @@ class Settings(BaseSettings):
                 path.chmod(0o600)
             self._generated_jwt_secret = (path, path.read_text().strip())
         return self._generated_jwt_secret[1]
+
+    def get_secret_keys(self) -> list[str]:
+        """The keys for provider secrets at rest, the writing one first: FINSYNC_SECRET_KEY, or in development one
+        generated once into the data dir (created without a window in which another process could read it half
+        written or make a second one: every process of the stack must use the same key)."""
+        if self.finsync_secret_key is not None:
+            return _split_keys(self.finsync_secret_key.get_secret_value())
+        path = self.finsync_data_dir / "secret_key"
+        if self._generated_secret_key is None or self._generated_secret_key[0] != path:
+            if not path.exists():
+                _create_once(path, base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+            self._generated_secret_key = (path, path.read_text().strip())
+        return [self._generated_secret_key[1]]
+
+
+def _split_keys(raw: str) -> list[str]:
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def _is_fernet_key(key: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(key.encode())) == 32
+    except (ValueError, binascii.Error):
+        return False
+
+
+def _create_once(path: Path, content: str) -> None:
+    """Write `path` (mode 0600) unless it exists, atomically: a temporary file linked into place, so a concurrent
+    creator loses cleanly and nobody reads a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(content)
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        temporary.unlink()
 
 
 def describe_validation_error(exc: ValidationError) -> str:

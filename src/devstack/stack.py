@@ -194,6 +194,8 @@ def run_dev(settings: Settings) -> int:
         upgrade_to_head(url)
         say("migrations: up to date")
         _create_demo_user(url)
+        # The development key for secrets at rest exists before any child starts, so they all read the same one.
+        settings.get_secret_keys()
 
         env = _child_environment(settings, url, settings.finsync_data_dir.resolve())
         services = _services(settings, env, http)

@@ -39,6 +39,7 @@ DAGSTER_SERVICES = ("dagster-webserver", "dagster-daemon")
 DOTENV = {
     "POSTGRES_PASSWORD": "pg-0123456789abcdef",
     "JWT_SECRET": "jwt-secret-for-the-deployment-tests",
+    "FINSYNC_SECRET_KEY": "ZGVwbG95bWVudC10ZXN0cy1rZXktMzItYnl0ZXMhISE=",  # 32 bytes, URL-safe base64
     "GOCARDLESS_SECRET_ID": "gocardless-id",
     "GOCARDLESS_SECRET_KEY": "gocardless-key",
 }
@@ -372,6 +373,7 @@ def test_settings_accept_each_service_environment_as_production(
     assert settings.database_url is not None
     assert settings.jwt_secret is not None
     assert settings.jwt_secret.get_secret_value() == DOTENV["JWT_SECRET"]
+    assert settings.get_secret_keys() == [DOTENV["FINSYNC_SECRET_KEY"]]
     assert not settings.uses_sandbox
     assert settings.gocardless_base_url == OFFICIAL_GOCARDLESS_BASE_URL
     assert settings.frontend_url == f"{settings.public_base_url}/"
