@@ -241,12 +241,15 @@ def _fetch_transactions(
 ) -> ExtractResult:
     today = now.date()
     date_from = transactions_window_start(session, target.gc_account_id, today, overlap_days)
+    # No `date_to` is sent: the bank answers everything from `date_from` up to its own present, which may be ahead
+    # of ours (time zones, future-dated pending items). The window is therefore recorded as open-ended, never as
+    # our date: an item absent from this answer is absent at the bank, however far ahead its date.
     response = client.get_account_transactions(target.gc_account_id, date_from=date_from)
     items: list[tuple[str, dict[str, Any]]] = [("booked", t) for t in response.transactions.booked]
     items += [("pending", t) for t in response.transactions.pending]
     keyed = assign_keys(items, raw.known_transactions(session, target.gc_account_id))
     raw.store_transactions(
-        session, target.gc_account_id, keyed, fetched_from=date_from, fetched_to=today, fetched_at=now
+        session, target.gc_account_id, keyed, fetched_from=date_from, fetched_to=None, fetched_at=now
     )
     raw.record_limits(session, target.gc_account_id, GcScope.transactions, response.rate_limits)
     return ExtractResult(target.gc_account_id, SyncOutcomeKind.synced)

@@ -199,10 +199,12 @@ def store_transactions(
     items: Sequence[KeyedItem],
     *,
     fetched_from: date,
-    fetched_to: date,
+    fetched_to: date | None,
     fetched_at: datetime,
 ) -> None:
-    """Upsert the fetch's items by key (latest payload wins) and record the window the fetch covered."""
+    """Upsert the fetch's items by key (latest payload wins) and record the window the fetch covered: from the
+    `date_from` asked, to the `date_to` asked, or open-ended (None) when none was asked and the bank answered up to
+    its own present."""
     if items:
         rows = {
             item.key: {
@@ -211,6 +213,9 @@ def store_transactions(
                 "status": item.status,
                 "fingerprint": item.fingerprint,
                 "payload": dict(item.payload),
+                # Both ends on the fetch's clock, so "first reported after that one was last reported" compares
+                # fetches, not the database's transaction time with the extractor's.
+                "first_seen_at": fetched_at,
                 "last_seen_at": fetched_at,
             }
             for item in items

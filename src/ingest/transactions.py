@@ -16,9 +16,12 @@ these rules clears `source_hash` in its migration, so the next sync re-derives e
 
 Pending items:
 - a pending item absent from a later fetch whose window covered its date becomes `void` (kept, hidden by
-  default);
+  default). A window is what was asked and answered: from its `date_from` to its `date_to`, or open-ended when no
+  `date_to` was sent (the bank then answers up to its own date, which may be ahead of ours);
 - a booked item that matches a no-longer-reported pending one (same account, amount and currency, value dates at
-  most a day apart, booked on or after the pending date, same counterparty when both have one) links it through
+  most a day apart, booked on or after the pending date, same counterparty when both have one, and first reported
+  only after the pending one was last reported: a booked twin the bank listed beside the pending item is not its
+  successor) links it through
   `booked_as_id`; the pending row then stays `pending` but leaves the pending set. Never a duplicate, never a
   silent delete.
 """
@@ -60,7 +63,8 @@ _UPSERT = text(
         SELECT d.transaction_key, d.fingerprint, d.source_hash,
                CASE
                    WHEN d.status = 'pending' AND lf.fetched_at IS NOT NULL AND d.last_seen_at < lf.fetched_at
-                        AND coalesce(d.value_date, d.bank_booking_date) BETWEEN lf.date_from AND lf.date_to
+                        AND coalesce(d.value_date, d.bank_booking_date) >= lf.date_from
+                        AND (lf.date_to IS NULL OR coalesce(d.value_date, d.bank_booking_date) <= lf.date_to)
                    THEN 'void' ELSE d.status
                END AS status,
                nullif(btrim(d.p->>'transactionId'), '') AS transaction_id,
@@ -161,6 +165,12 @@ _LINK_PENDING = text(
               OR lower(p.counterparty_name) = lower(b.counterparty_name))
         WHERE p.account_id = :account_id AND p.status = 'void' AND p.booked_as_id IS NULL
           AND NOT EXISTS (SELECT 1 FROM transactions x WHERE x.booked_as_id = b.id)
+          -- A booked item the bank reported while it still reported the pending one is its twin, not its
+          -- successor: the successor first appears after the pending item was last seen.
+          AND (SELECT min(gb.first_seen_at) FROM gc_transactions gb JOIN gc_accounts ga ON ga.id = gb.gc_account_id
+               WHERE ga.account_id = :account_id AND gb.transaction_key = b.transaction_key)
+              > (SELECT max(gp.last_seen_at) FROM gc_transactions gp JOIN gc_accounts ga ON ga.id = gp.gc_account_id
+                 WHERE ga.account_id = :account_id AND gp.transaction_key = p.transaction_key)
     ), ranked AS (
         SELECT *,
                row_number() OVER (PARTITION BY pending_id ORDER BY distance, booked_id) AS pending_rank,

@@ -93,7 +93,8 @@ class GcAccount(Base):
     access_message: Mapped[str | None] = mapped_column(Text)
     access_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The window the last successful transactions fetch covered: a pending item inside it that the fetch did
-    # not return was dropped by the bank (void).
+    # not return was dropped by the bank (void). No end (NULL): no `date_to` was asked, so the bank answered up
+    # to its own present, however far ahead of ours.
     transactions_fetched_from: Mapped[date | None] = mapped_column(Date)
     transactions_fetched_to: Mapped[date | None] = mapped_column(Date)
     transactions_fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

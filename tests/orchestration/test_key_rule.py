@@ -131,6 +131,34 @@ class TestPending:
             assert booked_status == "booked"
             assert new_id
 
+    def test_pending_items_dated_after_our_date_are_resolved_too(
+        self, pipeline_database: Engine, sandbox: SandboxControl, connection: uuid.UUID
+    ) -> None:
+        """The bank's date runs ahead of finsync's (time zones, the sandbox clock): its pending items are dated after
+        our today, and once they book they must still leave the pending set, so pending totals equal the bank's."""
+        run_assets(sandbox, connection_id=connection)
+        sandbox.advance_clock(days=10)
+        assert run_assets(sandbox, connection_id=connection).success
+        ahead = _rows(
+            pipeline_database,
+            "SELECT count(*) FROM transactions t JOIN accounts a ON a.id = t.account_id "
+            "WHERE a.connection_id = :c AND t.status = 'pending' AND t.booking_date > current_date",
+            c=connection,
+        )
+        assert ahead[0][0], "the bank's pending items should be dated after our date"
+        sandbox.advance_clock(days=4)  # those have booked by now, under new ids
+        assert run_assets(sandbox, connection_id=connection).success
+        for account_id, gc_id in _account_ids(pipeline_database, connection):
+            _, pending = _bank_lists(sandbox, gc_id)
+            bank_total = sum(Decimal(str(item["transactionAmount"]["amount"])) for item in pending)  # type: ignore[index]
+            ours = _rows(
+                pipeline_database,
+                "SELECT count(*), coalesce(sum(amount), 0) FROM transactions "
+                "WHERE account_id = :a AND status = 'pending' AND booked_as_id IS NULL",
+                a=account_id,
+            )
+            assert ours == [(len(pending), bank_total)]
+
     def test_a_pending_item_the_bank_drops_becomes_void(
         self, pipeline_database: Engine, sandbox: SandboxControl, connection: uuid.UUID
     ) -> None:
