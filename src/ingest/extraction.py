@@ -27,6 +27,11 @@ from src.providers.gocardless.client import GoCardlessClient
 
 log = logging.getLogger(__name__)
 
+UNKNOWN_RESET_BACKOFF = timedelta(hours=1)
+"""How long a scope rests after a 429 that said nothing of when calls come back (a bank's own limit, say). A
+missing reset means "unknown", not "tomorrow": after this back-off the scope is called again and its answer is
+trusted (GoCardless does not count refused calls, so a retry costs nothing of the day's allowance)."""
+
 
 @dataclass(frozen=True)
 class AccountTarget:
@@ -102,24 +107,26 @@ def account_targets(session: Session, connection_ids: list[uuid.UUID]) -> list[A
 def _limit_blocks(session: Session, gc_account_id: str, scope: GcScope, now: datetime) -> datetime | None:
     """The reset time when the scope's remaining count is zero and the reset is still ahead, else None."""
     row = session.execute(
-        select(GcAccountLimit.remaining, GcAccountLimit.reset_at).where(
+        select(GcAccountLimit.remaining, GcAccountLimit.reset_at, GcAccountLimit.updated_at).where(
             GcAccountLimit.gc_account_id == gc_account_id, GcAccountLimit.scope == scope
         )
     ).first()
     if row is None or row.remaining is None or row.remaining > 0:
         return None
-    if row.reset_at is None or row.reset_at > now:
-        return row.reset_at or now + timedelta(hours=24)
-    return None
+    # No reset recorded (headers without one): the back-off counts from when the exhaustion was recorded, so it
+    # ends; it never moves forward with each sync.
+    reset_at: datetime = row.reset_at or row.updated_at + UNKNOWN_RESET_BACKOFF
+    return reset_at if reset_at > now else None
 
 
 def _handle_error(
-    session: Session, target: AccountTarget, scope: GcScope, exc: errors.GoCardlessError
+    session: Session, target: AccountTarget, scope: GcScope, exc: errors.GoCardlessError, now: datetime
 ) -> ExtractResult:
     account = target.gc_account_id
     if isinstance(exc, errors.RateLimitedError):
         if exc.scope != "general":
-            raw.record_exhausted(session, account, scope, remaining=0, limit=None, reset_at=exc.reset_at)
+            reset_at = _reset_of(exc, now)
+            raw.record_exhausted(session, account, scope, remaining=0, limit=None, reset_at=reset_at)
         return ExtractResult(account, SyncOutcomeKind.rate_limited, _describe(exc))
     if isinstance(exc, errors.AccessExpiredError):
         raw.record_access(session, account, GcAccessState.expired, _describe(exc))
@@ -134,8 +141,11 @@ def _describe(exc: errors.GoCardlessError) -> str:
     return exc.detail or exc.summary or str(exc)
 
 
-def _reset_of(exc: errors.GoCardlessError) -> datetime | None:
-    return exc.reset_at if isinstance(exc, errors.RateLimitedError) else None
+def _reset_of(exc: errors.GoCardlessError, now: datetime) -> datetime | None:
+    """When a rate-limited scope may be called again: the bank's reset, else after the bounded back-off."""
+    if not isinstance(exc, errors.RateLimitedError):
+        return None
+    return exc.reset_at or now + UNKNOWN_RESET_BACKOFF
 
 
 def extract_scope(
@@ -194,7 +204,7 @@ def _extract_one(
     try:
         return fetch(session, target, now), None
     except errors.GoCardlessError as exc:
-        return _handle_error(session, target, scope, exc), _reset_of(exc)
+        return _handle_error(session, target, scope, exc, now), _reset_of(exc, now)
 
 
 def _fetch_details(session: Session, client: GoCardlessClient, target: AccountTarget, now: datetime) -> ExtractResult:

@@ -3,6 +3,7 @@ the middle of an account's write, and balance drift. In-process runs against the
 controls set the scene) and a database of the test's own (`pipeline_database`)."""
 
 import uuid
+from datetime import UTC, datetime
 
 import dagster as dg
 import pytest
@@ -81,6 +82,41 @@ class TestRateLimits:
         outcomes = _outcomes(pipeline_database, result.run_id)
         assert outcomes["rate_limited"] == [limited]
         assert len(outcomes["synced"]) == 2
+
+    def test_a_429_without_a_reset_rests_for_a_bounded_back_off_then_trusts_the_bank(
+        self, pipeline_database: Engine, sandbox: SandboxControl
+    ) -> None:
+        """A bank can answer 429 with no reset time. That means "unknown": the account rests for the
+        back-off (which does not move forward at every sync), then is called again and the answer is trusted."""
+        from src.ingest.extraction import UNKNOWN_RESET_BACKOFF
+
+        sandbox.set_limits(account_daily=100)
+        connection_id = connect_sandbox(pipeline_database, sandbox, account_count=1)
+        run_assets(sandbox, connection_id=connection_id)
+        limited = str(_rows(pipeline_database, "SELECT provider_id FROM accounts")[0][0])
+        # 429s that carry no reset time (no per-account headers, no "try again in" detail).
+        sandbox.set_faults(account_id=limited, burst_429=100, path_prefix=f"/api/v2/accounts/{limited}/transactions")
+        refused = run_assets(sandbox, connection_id=connection_id)
+        assert _outcomes(pipeline_database, refused.run_id) == {"rate_limited": [limited]}
+        sql = "SELECT reset_at FROM gc_account_limits WHERE gc_account_id = :g AND scope = 'transactions'"
+        first_retry = _rows(pipeline_database, sql, g=limited)[0][0]
+        assert first_retry is not None
+        assert first_retry - datetime.now(UTC) <= UNKNOWN_RESET_BACKOFF  # type: ignore[operator]
+        calls = sandbox.counters()["accounts"][limited]["transactions"]["calls"]
+        resting = run_assets(sandbox, connection_id=connection_id)
+        assert _outcomes(pipeline_database, resting.run_id) == {"rate_limited": [limited]}
+        assert sandbox.counters()["accounts"][limited]["transactions"]["calls"] == calls  # no call while resting
+        assert _rows(pipeline_database, sql, g=limited)[0][0] == first_retry  # the back-off did not move on
+        # The back-off has passed (our clock, not the bank's: moved by rewriting the stored time) and the bank
+        # answers again: the next sync calls and syncs.
+        with pipeline_database.begin() as connection:
+            connection.execute(
+                text("UPDATE gc_account_limits SET reset_at = reset_at - :d, updated_at = updated_at - :d"),
+                {"d": UNKNOWN_RESET_BACKOFF},
+            )
+        sandbox.clear_faults()
+        again = run_assets(sandbox, connection_id=connection_id)
+        assert _outcomes(pipeline_database, again.run_id) == {"synced": [limited]}
 
 
 class TestFailures:
