@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     extract_concurrency: Annotated[int, Field(ge=1, le=64)] = 8
     expiring_soon_days: Annotated[int, Field(ge=0, le=365)] = 14
     job_launch_window_minutes: Annotated[int, Field(ge=1, le=1440)] = 10
+    # The largest request body the API reads (bytes); larger ones are refused with 413 before they are read.
+    max_request_body_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
 
     _generated_jwt_secret: tuple[Path, str] | None = PrivateAttr(default=None)
     _generated_secret_key: tuple[Path, str] | None = PrivateAttr(default=None)

@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 
 from src.accounts.endpoints import router as accounts_router
 from src.api.access_log import AccessLogMiddleware
+from src.api.body_limit import BodyLimitMiddleware
 from src.api.errors import ErrorResponse, register_error_handlers
 from src.api.health import router as health_router
 from src.api.meta import router as meta_router
@@ -22,6 +23,7 @@ from src.institutions.endpoints import router as institutions_router
 from src.jobs import hooks as job_hooks
 from src.jobs.endpoints import router as jobs_router
 from src.logging_setup import configure_logging
+from src.settings import settings
 from src.transactions.endpoints import router as transactions_router
 
 
@@ -78,6 +80,7 @@ def create_app() -> FastAPI:
         generate_unique_id_function=_operation_id,
     )
     register_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(AccessLogMiddleware)
     app.include_router(health_router)
     app.include_router(auth_router)
