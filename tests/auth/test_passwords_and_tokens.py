@@ -27,8 +27,14 @@ class TestPasswordHashingSetting:
             Settings(_env_file=None, finsync_env="production", jwt_secret="x" * 64, password_hashing="fast")
 
     def test_standard_is_accepted_in_production(self) -> None:
+        from cryptography.fernet import Fernet
+
         production = Settings(
-            _env_file=None, finsync_env="production", jwt_secret="x" * 64, password_hashing="standard"
+            _env_file=None,
+            finsync_env="production",
+            jwt_secret="x" * 64,
+            finsync_secret_key=Fernet.generate_key().decode(),
+            password_hashing="standard",
         )
 
         assert production.password_hashing == "standard"
