@@ -1,6 +1,7 @@
 """Dependencies other routers use: `CurrentUser`, the authenticated user of a request.
 
-`get_auth_session` is the auth endpoints' own view of the request's session (see its docstring).
+`get_auth_session` is the auth endpoints' own view of the request's session (see its docstring); the sign-in
+throttle and the registration allowance are theirs too (`src.auth.throttle` says how much is allowed).
 """
 
 from collections.abc import Iterator
@@ -13,8 +14,10 @@ from sqlalchemy.orm import Session
 from src.api.deps import SessionDep
 from src.auth.exceptions import AuthFailureWithEffects, NotAuthenticatedError
 from src.auth.service import auth as auth_service
+from src.auth.throttle import REGISTRATIONS_PER_ADDRESS, SignInThrottle
 from src.auth.tokens import decode_access_token
 from src.models import User
+from src.ratelimit import ClientAddress, Limiter
 
 # auto_error=False: a missing token is answered by our own error (the envelope, `not_authenticated`), not
 # FastAPI's HTTPException; the scheme still appears in OpenAPI, so /docs' Authorize button works.
@@ -53,3 +56,15 @@ def get_auth_session(session: SessionDep) -> Iterator[Session]:
 # scope="function": the commit above happens before the 401 is sent, and this keeps working if the request's
 # session dependency becomes function-scoped too (a request-scoped dependency may not depend on a function-scoped one).
 AuthSessionDep = Annotated[Session, Depends(get_auth_session, scope="function")]
+
+
+def get_sign_in_throttle(limiter: Limiter, address: ClientAddress) -> SignInThrottle:
+    return SignInThrottle(limiter, address)
+
+
+def count_registration(limiter: Limiter, address: ClientAddress) -> None:
+    """429 when the client address has registered its share of accounts for now; else counts this one."""
+    limiter.hit(REGISTRATIONS_PER_ADDRESS, address)
+
+
+SignInThrottleDep = Annotated[SignInThrottle, Depends(get_sign_in_throttle)]

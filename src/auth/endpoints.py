@@ -7,7 +7,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from src.api.errors import error_responses
 from src.auth.cookies import REFRESH_COOKIE_NAME, clear_refresh_cookie, set_refresh_cookie
-from src.auth.dependencies import AuthSessionDep, CurrentUser
+from src.auth.dependencies import AuthSessionDep, CurrentUser, SignInThrottleDep, count_registration
 from src.auth.schemas import RefreshRequest, TokenResponse, UserCreate, UserRead
 from src.auth.service import IssuedTokens
 from src.auth.service import auth as auth_service
@@ -32,25 +32,31 @@ def _token_response(response: Response, issued: IssuedTokens) -> TokenResponse:
     "/register",
     response_model=UserRead,
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(409),
+    responses=error_responses(409, 429),
+    dependencies=[Depends(count_registration)],
 )
 def register(body: UserCreate, session: AuthSessionDep) -> User:
-    """Create an account. E-mail addresses are unique whatever their case (409 `email_taken`); passwords need at
-    least 10 characters. Sign in afterwards with `POST /auth/token`."""
+    """Create an account. E-mail addresses are unique whatever their case or Unicode form (409 `email_taken`) and
+    are stored in Unicode NFKC; passwords need at least 10 characters. A few registrations per client address per
+    hour (429 `rate_limited` with `Retry-After`). Sign in afterwards with `POST /auth/token`."""
     return auth_service.register(session, email=body.email, password=body.password)
 
 
-@router.post("/token", response_model=TokenResponse, responses=error_responses(401))
+@router.post("/token", response_model=TokenResponse, responses=error_responses(401, 429))
 def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], response: Response, session: AuthSessionDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    response: Response,
+    session: AuthSessionDep,
+    throttle: SignInThrottleDep,
 ) -> TokenResponse:
     """Sign in with the OAuth2 password flow (`username` is the e-mail address).
 
     Answers a 15-minute access token and a refresh token, which is also set as an HttpOnly cookie for `/auth`.
-    Any failure answers the same 401 `invalid_credentials`; after repeated failures the account is locked for a
-    while, and the answer stays the same.
+    Any failure answers the same 401 `invalid_credentials`. A client address that fails repeatedly is refused for
+    a while with 429 `rate_limited` and `Retry-After`; an account that fails many times from several addresses is
+    locked for 15 minutes, and its answer stays the 401.
     """
-    issued = auth_service.login(session, email=form.username, password=form.password)
+    issued = auth_service.login(session, email=form.username, password=form.password, throttle=throttle)
     return _token_response(response, issued)
 
 

@@ -4,18 +4,27 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import BeforeValidator, Field, StringConstraints
 
 from src.api.schemas import Schema
+from src.auth.emails import normalise_email
 
 MIN_PASSWORD_LENGTH = 10
 # Argon2 takes any length, but an unbounded password is an unbounded amount of hashing work per request.
 MAX_PASSWORD_LENGTH = 1024
 
-# Deliberately loose (something@domain.tld, no spaces): the only real check of an address is mail arriving.
+
+def _normalised(value: object) -> object:
+    return normalise_email(value) if isinstance(value, str) else value
+
+
+# Deliberately loose (something@domain.tld, no spaces): the only real check of an address is mail arriving. The
+# checks apply to the normal form, which is what is stored (NFKC can lengthen an address, or make a space of a
+# character).
 EmailAddress = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    BeforeValidator(_normalised),
     Field(examples=["ada@example.com"]),
 ]
 Password = Annotated[
