@@ -4,7 +4,7 @@ import uuid
 from typing import Annotated
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import RedirectResponse
 
 from src.api.deps import SessionDep
@@ -12,6 +12,7 @@ from src.api.errors import error_responses
 from src.api.gocardless import GoCardlessDep
 from src.api.schemas import Page
 from src.auth.dependencies import CurrentUser
+from src.connections.quotas import allow_consent_request, allow_deletion, allow_new_connection
 from src.connections.schemas import ConnectionCreate, ConnectionLink, ConnectionRead, ConnectionUpdate
 from src.connections.service import connection as connection_service
 from src.providers.gocardless.ids import REFERENCE_PATTERN
@@ -32,7 +33,8 @@ def _frontend(params: dict[str, str]) -> str:
     "",
     response_model=ConnectionLink,
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(401, 404, 502, 503),
+    responses=error_responses(401, 404, 409, 429, 502, 503),
+    dependencies=[Depends(allow_new_connection)],
 )
 def create_connection(
     body: ConnectionCreate, session: SessionDep, gocardless: GoCardlessDep, user: CurrentUser
@@ -94,7 +96,10 @@ def update_connection(
 
 
 @router.delete(
-    "/{connection_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401, 404, 502, 503)
+    "/{connection_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(401, 404, 429, 502, 503),
+    dependencies=[Depends(allow_deletion)],
 )
 def delete_connection(
     connection_id: uuid.UUID, session: SessionDep, gocardless: GoCardlessDep, user: CurrentUser
@@ -108,7 +113,8 @@ def delete_connection(
     "/{connection_id}/reauthorise",
     response_model=ConnectionLink,
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(401, 404, 409, 502, 503),
+    responses=error_responses(401, 404, 409, 429, 502, 503),
+    dependencies=[Depends(allow_consent_request)],
 )
 def reauthorise_connection(
     connection_id: uuid.UUID, session: SessionDep, gocardless: GoCardlessDep, user: CurrentUser

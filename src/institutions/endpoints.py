@@ -2,20 +2,26 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from src.api.deps import SessionDep
 from src.api.errors import error_responses
 from src.api.gocardless import GoCardlessDep
 from src.api.schemas import Page
 from src.auth.dependencies import CurrentUser
+from src.institutions.quotas import allow_institution_listing
 from src.institutions.schemas import InstitutionRead
 from src.institutions.service import institution as institution_service
 
 router = APIRouter(prefix="/api/institutions", tags=["institutions"])
 
 
-@router.get("", response_model=Page[InstitutionRead], responses=error_responses(400, 401, 502, 503))
+@router.get(
+    "",
+    response_model=Page[InstitutionRead],
+    responses=error_responses(400, 401, 429, 502, 503),
+    dependencies=[Depends(allow_institution_listing)],
+)
 def list_institutions(
     session: SessionDep,
     gocardless: GoCardlessDep,
