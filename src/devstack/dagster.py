@@ -43,6 +43,25 @@ def prepare_home(home: Path, env: Mapping[str, str]) -> None:
     )
 
 
+LIVENESS_QUERY = """
+query FinsyncAlive {
+  instance { daemonHealth { daemonStatus(daemonType: "QUEUED_RUN_COORDINATOR") { healthy } } }
+}
+"""
+
+
+def liveness(client: httpx.Client, url: str) -> str | None:
+    """None while the webserver answers GraphQL and Dagster calls the run queue's daemon healthy. Unlike
+    readiness, a code location that fails to load (a syntax error being fixed) is not a dead Dagster."""
+    try:
+        response = client.post(f"{url}/graphql", json={"query": LIVENESS_QUERY}, timeout=5)
+        response.raise_for_status()
+        healthy = bool(response.json()["data"]["instance"]["daemonHealth"]["daemonStatus"]["healthy"])
+    except (httpx.HTTPError, KeyError, TypeError, ValueError) as exc:
+        return f"no answer ({type(exc).__name__})"
+    return None if healthy else "the run queue's daemon is unhealthy"
+
+
 def readiness(client: httpx.Client, url: str) -> str | None:
     """None when Dagster at `url` has loaded the finsync location and its run queue is served by a healthy daemon;
     otherwise what is still missing, for a progress or failure message."""

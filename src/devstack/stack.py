@@ -3,7 +3,9 @@
 Order: PostgreSQL (embedded unless DATABASE_URL is set) → migrations → the demo user → the GoCardless sandbox
 (unless credentials are set) → Dagster (`dagster dev`) → the API. Every child inherits one environment, so all of
 them use the database, the sandbox and the Dagster this process started. It prints the URLs and one ready line
-once every service answers; Ctrl-C (or SIGTERM) stops every child's whole process group.
+once every service answers; then it watches them (src/devstack/supervision.py): a child that exits or stops
+answering is named in one line and restarted, and the stack stops with one line when that keeps happening or the
+database stops answering. Ctrl-C (or SIGTERM) stops every child's whole process group.
 """
 
 import logging
@@ -12,7 +14,6 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -20,18 +21,18 @@ import httpx
 from sqlalchemy.orm import sessionmaker
 
 from src.auth.demo import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo_user
-from src.db.embedded import describe_url, ensure_database_url
+from src.db.embedded import check_database, describe_url, ensure_database_url
 from src.db.engine import build_engine
 from src.db.migrate import PROJECT_ROOT, upgrade_to_head
 from src.db.unit_of_work import unit_of_work
 from src.devstack import dagster
 from src.devstack.ports import ensure_ports_free
 from src.devstack.processes import ManagedProcess
-from src.settings import Settings
+from src.devstack.supervision import Service, Supervisor, wait_until_ready
+from src.settings import ConfigurationError, Settings
 
 log = logging.getLogger(__name__)
 
-READY_TIMEOUT_SECONDS = 180
 READY_LINE = "ready"
 
 
@@ -48,18 +49,6 @@ def _raise_stop(signum: int, _: FrameType | None) -> None:
     raise _StopRequested(signal.Signals(signum).name)
 
 
-@dataclass
-class Service:
-    """A child process and how to tell that it answers: `missing()` is None when ready, else what it waits for."""
-
-    process: ManagedProcess
-    missing: Callable[[], str | None]
-    url: str
-    prepare: Callable[[], None] | None = None
-    # The sandbox must answer before the others start: they may ask it for tokens straight away.
-    ready_before_next: bool = False
-
-
 def _http_ok(client: httpx.Client, url: str) -> Callable[[], str | None]:
     def missing() -> str | None:
         try:
@@ -71,20 +60,29 @@ def _http_ok(client: httpx.Client, url: str) -> Callable[[], str | None]:
     return missing
 
 
-def _wait_until_ready(services: list[Service]) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    waiting = list(services)
-    while waiting:
-        for service in services:
-            code = service.process.poll()
-            if code is not None:
-                raise RuntimeError(f"{service.process.name} exited with code {code} before it was ready")
-        waiting = [service for service in waiting if service.missing() is not None]
-        if waiting and time.monotonic() > deadline:
-            detail = "; ".join(f"{s.process.name}: {s.missing()}" for s in waiting)
-            raise RuntimeError(f"not ready within {READY_TIMEOUT_SECONDS} s: {detail}")
-        if waiting:
-            time.sleep(0.3)
+def _http_answers(client: httpx.Client, url: str) -> Callable[[], str | None]:
+    """Still alive: any HTTP answer counts (the API's /health answers 503 while the database is away, which is the
+    database's problem, watched on its own)."""
+
+    def silent() -> str | None:
+        try:
+            client.get(url, timeout=5)
+        except httpx.HTTPError as exc:
+            return f"no answer ({type(exc).__name__})"
+        return None
+
+    return silent
+
+
+def _database_probe(url: str) -> Callable[[], str | None]:
+    def silent() -> str | None:
+        try:
+            check_database(url, timeout_seconds=3)
+        except ConfigurationError as exc:
+            return str(exc)
+        return None
+
+    return silent
 
 
 def _create_demo_user(url: str) -> None:
@@ -143,7 +141,15 @@ def _services(settings: Settings, env: dict[str, str], http: httpx.Client) -> li
             env=env,
             cwd=str(PROJECT_ROOT),
         )
-        services.append(Service(sandbox, _http_ok(http, f"{sandbox_url}/"), sandbox_url, ready_before_next=True))
+        services.append(
+            Service(
+                sandbox,
+                _http_ok(http, f"{sandbox_url}/"),
+                sandbox_url,
+                alive=_http_answers(http, f"{sandbox_url}/"),
+                ready_before_next=True,
+            )
+        )
     dagster_url = f"http://127.0.0.1:{settings.dagster_port}"
     dagster_dev = ManagedProcess(
         "dagster",
@@ -166,12 +172,16 @@ def _services(settings: Settings, env: dict[str, str], http: httpx.Client) -> li
             dagster_dev,
             lambda: dagster.readiness(http, dagster_url),
             dagster_url,
+            alive=lambda: dagster.liveness(http, dagster_url),
+            silence_limit=30.0,  # a run starting up can keep the webserver busy for a while
             prepare=lambda: dagster.prepare_home(home, env),
         )
     )
     api_url = f"http://127.0.0.1:{settings.api_port}"
     api = ManagedProcess("api", api_argv(settings.api_port), env=env, cwd=str(PROJECT_ROOT))
-    services.append(Service(api, _http_ok(http, f"{api_url}/health"), api_url))
+    services.append(
+        Service(api, _http_ok(http, f"{api_url}/health"), api_url, alive=_http_answers(http, f"{api_url}/health"))
+    )
     return services
 
 
@@ -200,21 +210,18 @@ def run_dev(settings: Settings) -> int:
         env = _child_environment(settings, url, settings.finsync_data_dir.resolve())
         services = _services(settings, env, http)
         for service in services:
-            if service.prepare is not None:
-                service.prepare()
-            service.process.start()
+            service.start()
             started.append(service.process)
             if service.ready_before_next:
-                _wait_until_ready([service])
-        _wait_until_ready(services)
+                wait_until_ready([service])
+        wait_until_ready(services)
         _announce(services)
-        while True:
-            for process in started:
-                code = process.poll()
-                if code is not None:
-                    say(f"{process.name} exited with code {code}; stopping")
-                    return 1
+        supervisor = Supervisor(
+            services, say=say, announce_ready=lambda: _say_ready(services), database=_database_probe(url)
+        )
+        while (code := supervisor.step()) is None:
             time.sleep(0.5)
+        return code
     except _StopRequested as stop:
         say(f"{stop} received; stopping")
         return 0
@@ -240,4 +247,9 @@ def _announce(services: list[Service]) -> None:
     say(f"Dagster:   {by_name['dagster']}")
     if "sandbox" in by_name:
         say(f"sandbox:   {by_name['sandbox']} (stands in for GoCardless)")
-    say(f"{READY_LINE}: open {by_name['api']}/ and sign in as {DEMO_EMAIL} — press Ctrl-C to stop")
+    _say_ready(services)
+
+
+def _say_ready(services: list[Service]) -> None:
+    api_url = next(service.url for service in services if service.name == "api")
+    say(f"{READY_LINE}: open {api_url}/ and sign in as {DEMO_EMAIL} — press Ctrl-C to stop")

@@ -1,5 +1,6 @@
 """`finsync dev` beside the newcomer's path (tests/e2e/test_make_dev.py): another database, ports already taken."""
 
+import os
 import signal
 import socket
 import subprocess
@@ -8,9 +9,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.harness.devstack import DevStack, left_behind, stack_environment, stack_processes
+from tests.harness.devstack import READY_MARK, DevStack, left_behind, stack_environment, stack_processes
 from tests.harness.sandbox import PROJECT_ROOT
 
 
@@ -40,7 +42,7 @@ def _run_dev_once(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 class TestDev:
-    def test_with_database_url_it_uses_that_server_and_starts_no_postgres(
+    def test_with_database_url_it_uses_that_server_and_restarts_a_child_that_dies(
         self, dev_env: dict[str, str], stacks: list[DevStack], tmp_path: Path, isolated_database_url: str
     ) -> None:
         env = {**dev_env, "DATABASE_URL": isolated_database_url}
@@ -51,6 +53,23 @@ class TestDev:
         assert stack.get("/api/meta").json()["gocardless"] == "sandbox"
         assert not (Path(env["FINSYNC_DATA_DIR"]) / "postgres").exists()
         assert not any("postgres -D" in command for command in stack_processes(Path(env["FINSYNC_DATA_DIR"])).values())
+
+        # A child dies under the running stack: one line says so, the child comes back, and only then is the stack
+        # called ready again.
+        (sandbox_pid,) = [
+            pid
+            for pid, command in stack_processes(Path(env["FINSYNC_DATA_DIR"])).items()
+            if "src.cli sandbox" in command
+        ]
+        os.kill(sandbox_pid, signal.SIGKILL)
+        stack.wait_for(READY_MARK, count=2, timeout=60)
+        lines = [line for line in stack.output().splitlines() if line.startswith("[finsync] ")]
+        died = lines.index("[finsync] sandbox exited with code -9; restarting it (1 of 3)")
+        assert lines[died + 1 :] == ["[finsync] sandbox is back", lines[-1]]
+        assert lines[-1].startswith(READY_MARK)
+        assert httpx.get(f"{stack.sandbox_url}/", timeout=10).status_code == 200
+        assert sum(line.startswith(READY_MARK) for line in lines) == 2
+
         assert stack.interrupt() in (0, -signal.SIGINT)
         assert not left_behind(Path(env["FINSYNC_DATA_DIR"]))
 

@@ -74,6 +74,19 @@ class DevStack:
             time.sleep(0.3)
         raise RuntimeError(f"make dev not ready within {timeout:.0f} s:\n{self.output()[-6000:]}")
 
+    def wait_for(self, text: str, *, count: int = 1, timeout: float = 60) -> None:
+        """Until `text` appears `count` times in the stack's output; fail with the output's tail when it exits or
+        time runs out."""
+        deadline = time.monotonic() + timeout
+        while self.output().count(text) < count:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"make dev exited ({self.process.returncode}) before {text!r}:\n{self.output()[-6000:]}"
+                )
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no {text!r} within {timeout:.0f} s:\n{self.output()[-6000:]}")
+            time.sleep(0.2)
+
     def database_url(self) -> str:
         """The stack's embedded PostgreSQL, reached by its socket (from postmaster.pid) without registering this
         process as one of the server's users, which would keep it running after the stack stops."""
