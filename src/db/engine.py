@@ -36,6 +36,7 @@ def build_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> En
         max_overflow=max_overflow,
         pool_pre_ping=True,
         pool_recycle=1800,
+        hide_parameters=True,  # bound values (the bank callback's reference, a capability) stay out of errors and logs
         connect_args={"connect_timeout": 5, "application_name": "finsync"},
     )
 
