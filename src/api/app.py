@@ -12,9 +12,11 @@ from fastapi.routing import APIRoute
 from src.accounts.endpoints import router as accounts_router
 from src.api.access_log import AccessLogMiddleware
 from src.api.body_limit import BodyLimitMiddleware
+from src.api.docs import router as docs_router
 from src.api.errors import ErrorResponse, register_error_handlers
 from src.api.health import router as health_router
 from src.api.meta import router as meta_router
+from src.api.redirects import use_relative_slash_redirects
 from src.api.web import router as web_router
 from src.auth.endpoints import router as auth_router
 from src.connections.endpoints import router as connections_router
@@ -78,7 +80,11 @@ def create_app() -> FastAPI:
         description="Bank data kept in sync: connections, accounts, balances, transactions and sync jobs.",
         lifespan=_lifespan,
         generate_unique_id_function=_operation_id,
+        # Swagger UI is served from finsync itself (src/api/docs.py); ReDoc is off.
+        docs_url=None,
+        redoc_url=None,
     )
+    use_relative_slash_redirects(app.router)
     register_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(AccessLogMiddleware)
@@ -91,6 +97,7 @@ def create_app() -> FastAPI:
     app.include_router(jobs_router)
     app.include_router(meta_router)
     app.include_router(web_router)
+    app.include_router(docs_router)
     job_hooks.install()
     _envelope_for_validation_errors(app)
     return app

@@ -7,7 +7,9 @@ not the working directory, so it works the same from a checkout and from the Doc
 The routes stay out of the OpenAPI document: they are not part of the API its generated clients speak.
 """
 
+import hashlib
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
@@ -56,25 +58,35 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def _serve(path: Path, request: Request) -> Response:
-    content_type = _CONTENT_TYPES.get(path.suffix)
+def serve_file(path: Path, request: Request, content_type: str | None = None) -> Response:
+    """A file (of a known extension unless `content_type` is given), its ETag from its modification time and size,
+    and the security headers."""
+    content_type = content_type or _CONTENT_TYPES.get(path.suffix)
     if content_type is None or not path.is_file():
         raise NotFoundError("There is nothing at this address.")
     stat = path.stat()
-    etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+    return _respond(path.read_bytes, content_type, f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"', request)
+
+
+def serve_bytes(content: bytes, content_type: str, request: Request) -> Response:
+    """Content made in code (a page, a script), its ETag from its digest, and the security headers."""
+    return _respond(lambda: content, content_type, f'"{hashlib.sha256(content).hexdigest()[:32]}"', request)
+
+
+def _respond(read: Callable[[], bytes], content_type: str, etag: str, request: Request) -> Response:
     headers = {**SECURITY_HEADERS, "ETag": etag}
     if _matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
-    return Response(path.read_bytes(), media_type=content_type, headers=headers)
+    return Response(read(), media_type=content_type, headers=headers)
 
 
 @router.api_route("/", methods=["GET", "HEAD"])
 def index(request: Request) -> Response:
-    return _serve(WEB_DIR / "index.html", request)
+    return serve_file(WEB_DIR / "index.html", request)
 
 
 @router.api_route("/static/{name}", methods=["GET", "HEAD"])
 def static_file(name: str, request: Request) -> Response:
     if not _STATIC_NAME.match(name) or ".." in name:
         raise NotFoundError("There is nothing at this address.")
-    return _serve(WEB_DIR / name, request)
+    return serve_file(WEB_DIR / name, request)
