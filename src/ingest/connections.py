@@ -1,7 +1,8 @@
 """Connections derived from their current requisition, its agreement and its accounts' access states.
 
 Status rule (first match wins), from GoCardless's requisition status:
-RJ → rejected · EX, or LN with the agreement's access period over → expired · LN with every account suspended →
+deleted at GoCardless (404 on refresh) → expired · RJ → rejected · EX, or LN with the agreement's access period
+over → expired · LN with every account suspended →
 suspended · LN with every account's access ended → expired · LN → active · CR, GC, UA, SA, GA → pending ·
 SU → suspended · anything else (ER, ID, unknown codes) → error.
 `expires_at` = the agreement's `accepted` + `access_valid_for_days` (null until the user consents).
@@ -19,6 +20,7 @@ _DERIVE = text(
     WITH derived AS (
         SELECT c.id,
                CASE
+                   WHEN r.gone_at IS NOT NULL THEN 'expired'
                    WHEN r.status = 'RJ' THEN 'rejected'
                    WHEN r.status = 'EX' THEN 'expired'
                    WHEN r.status = 'LN' AND ag.expires_at IS NOT NULL AND ag.expires_at <= now() THEN 'expired'

@@ -77,6 +77,8 @@ def extract_requisitions(
             agreement = client.get_agreement(requisition.agreement) if requisition.agreement else None
         except errors.NotFoundError:
             log.warning("requisition gone at GoCardless", extra={"connection_id": str(connection_id)})
+            with unit_of_work(factory) as session:
+                raw.record_requisition_gone(session, str(requisition_id))
             continue
         except errors.GoCardlessError as exc:
             log.warning("requisition refresh failed", extra={"connection_id": str(connection_id), "error": str(exc)})
@@ -90,7 +92,7 @@ def extract_requisitions(
 
 
 def account_targets(session: Session, connection_ids: list[uuid.UUID]) -> list[AccountTarget]:
-    """The GoCardless accounts of each connection's current, linked requisition."""
+    """The GoCardless accounts of each connection's current, linked requisition (not one deleted at GoCardless)."""
     rows = session.execute(
         select(GcAccount.id, Connection.id, GcAccount.access_state)
         .join(GcRequisition, GcRequisition.id == GcAccount.requisition_id)
@@ -98,7 +100,7 @@ def account_targets(session: Session, connection_ids: list[uuid.UUID]) -> list[A
             Connection,
             and_(Connection.id == GcRequisition.connection_id, Connection.requisition_id == GcRequisition.id),
         )
-        .where(Connection.id.in_(connection_ids), GcRequisition.status == "LN")
+        .where(Connection.id.in_(connection_ids), GcRequisition.status == "LN", GcRequisition.gone_at.is_(None))
         .order_by(GcAccount.id)
     ).all()
     return [AccountTarget(gc_account_id=a, connection_id=c, access_state=GcAccessState(s)) for a, c, s in rows]
@@ -156,8 +158,10 @@ def extract_scope(
     *,
     concurrency: int,
     overlap_days: int = 10,
+    run_id: str | None = None,
 ) -> list[ExtractResult]:
-    """Fetch one scope for every target account, `concurrency` accounts at a time."""
+    """Fetch one scope for every target account, `concurrency` accounts at a time. `run_id` (the Dagster run) is
+    recorded with each account's transactions outcome, so the run's outcome never reads an older run's."""
     fetchers: dict[GcScope, Callable[[Session, AccountTarget, datetime], ExtractResult]] = {
         GcScope.details: lambda s, t, now: _fetch_details(s, client, t, now),
         GcScope.balances: lambda s, t, now: _fetch_balances(s, client, t, now),
@@ -173,7 +177,12 @@ def extract_scope(
             if scope is GcScope.transactions and result.outcome is not None:
                 # The transactions fetch decides the account's outcome for the run (see sync_outcomes).
                 raw.record_fetch(
-                    session, target.gc_account_id, outcome=result.outcome, message=result.message, retry_at=retry_at
+                    session,
+                    target.gc_account_id,
+                    outcome=result.outcome,
+                    run_id=run_id,
+                    message=result.message,
+                    retry_at=retry_at,
                 )
         level = logging.INFO if result.outcome in (SyncOutcomeKind.synced, None) else logging.WARNING
         log.log(level, "extracted", extra={**context, "outcome": result.outcome, "detail": result.message})

@@ -118,13 +118,29 @@ def record_fetch(
     gc_account_id: str,
     *,
     outcome: str,
+    run_id: str | None,
     message: str | None = None,
     retry_at: datetime | None = None,
 ) -> None:
     session.execute(
         update(GcAccount)
         .where(GcAccount.id == gc_account_id)
-        .values(fetch_outcome=outcome, fetch_message=message, fetch_retry_at=retry_at, fetched_at=func.now())
+        .values(
+            fetch_outcome=outcome,
+            fetch_message=message,
+            fetch_retry_at=retry_at,
+            fetched_at=func.now(),
+            fetch_run_id=run_id,
+        )
+    )
+
+
+def record_requisition_gone(session: Session, requisition_id: str) -> None:
+    """GoCardless answered 404 for the requisition: it was deleted there and its consent is over."""
+    session.execute(
+        update(GcRequisition)
+        .where(GcRequisition.id == requisition_id, GcRequisition.gone_at.is_(None))
+        .values(gone_at=func.now())
     )
 
 

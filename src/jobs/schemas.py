@@ -32,6 +32,9 @@ class JobRead(Schema):
     created_at: datetime
     started_at: datetime | None
     completed_at: datetime | None
-    error_message: str | None = Field(description="Why the job failed, or why it is still pending.")
+    error_message: str | None = Field(
+        description="Why the job failed, why it is still pending, or for a completed job which accounts did not "
+        "sync and why. Readable as it is."
+    )
     progress: Progress | None
     outcomes: list[Outcome] = Field(description="One per account, once the run has synced it.")

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from src.connections.service import connection as connection_service
 from src.errors import AppError, ConflictError, NotFoundError, ServiceUnavailableError
 from src.jobs.schemas import JobRead, Outcome, Progress
+from src.jobs.verdict import INTERNAL_FAILURE_MESSAGE, AccountOutcome, account_label, judge
 from src.models import Account, Connection, Job, SyncOutcome, User
 from src.models.connections import currently_active, effective_status
 from src.models.enums import UNFINISHED_JOB_STATUSES, ConnectionStatus, JobEntityType, JobStatus, JobType
@@ -235,7 +236,38 @@ class JobService:
             if not isinstance(results, Unreachable):
                 for run_id, job in running.items():
                     self._apply(job, results.get(run_id, NotFound(run_id)))
+                self._judge(session, [job for job in running.values() if job.status is JobStatus.completed])
         session.flush()
+
+    @staticmethod
+    def _judge(session: Session, jobs: list[Job]) -> None:
+        """A run that ended without crashing is judged by its accounts (`src.jobs.verdict`)."""
+        if not jobs:
+            return
+        by_run: dict[str, list[AccountOutcome]] = {job.dagster_run_id: [] for job in jobs if job.dagster_run_id}
+        rows = session.execute(
+            select(SyncOutcome, Account.display_name, Account.name, Account.iban)
+            .join(Account, Account.id == SyncOutcome.account_id)
+            .where(SyncOutcome.dagster_run_id.in_(list(by_run)))
+            .order_by(Account.created_at, Account.id)
+        )
+        for outcome, display_name, name, iban in rows:
+            by_run[outcome.dagster_run_id].append(
+                AccountOutcome(
+                    account=account_label(display_name, name, iban),
+                    outcome=outcome.outcome,
+                    message=outcome.message,
+                    retry_at=outcome.retry_at,
+                )
+            )
+        for job in jobs:
+            verdict = judge(by_run.get(job.dagster_run_id or "", []))
+            job.status, job.error_message = verdict.status, verdict.message
+            if verdict.status is JobStatus.failed:
+                log.warning(
+                    "sync run synced no account",
+                    extra={"job_id": str(job.id), "run_id": job.dagster_run_id, "connection_id": str(job.entity_id)},
+                )
 
     def _relaunch_or_give_up(self, session: Session, dagster: DagsterClient, job: Job) -> None:
         if datetime.now(UTC) - job.created_at >= timedelta(minutes=settings.job_launch_window_minutes):
@@ -259,7 +291,17 @@ class JobService:
         if job.status in FINISHED:
             job.completed_at = result.end_time or now
         if job.status is JobStatus.failed:
-            job.error_message = result.failure_message or "The sync failed."
+            # Dagster's text (a step's exception, a traceback) is for the operator's log, not the person's page.
+            job.error_message = INTERNAL_FAILURE_MESSAGE
+            log.error(
+                "sync run failed",
+                extra={
+                    "job_id": str(job.id),
+                    "run_id": job.dagster_run_id,
+                    "connection_id": str(job.entity_id),
+                    "failure": result.failure_message,
+                },
+            )
         elif job.status is JobStatus.canceled:
             job.error_message = "The sync was canceled."
 

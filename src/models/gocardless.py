@@ -66,6 +66,8 @@ class GcRequisition(Base):
     payload: Mapped[Payload] = mapped_column(JSONB, nullable=False)
     # Set when the bank callback for this requisition has been handled: the reference is single use.
     callback_completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when GoCardless answered 404 for it (deleted there): its connection is expired and can be re-authorised.
+    gone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     first_seen_at: Mapped[datetime] = first_seen_at()
     last_seen_at: Mapped[datetime] = last_seen_at()
 
@@ -103,6 +105,8 @@ class GcAccount(Base):
     fetch_message: Mapped[str | None] = mapped_column(Text)
     fetch_retry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The Dagster run of that extraction: a run's outcome for the account is this one only if the run fetched.
+    fetch_run_id: Mapped[str | None] = mapped_column(String(64))
     first_seen_at: Mapped[datetime] = first_seen_at()
     last_seen_at: Mapped[datetime] = last_seen_at()
 

@@ -12,6 +12,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from src.jobs.verdict import INTERNAL_FAILURE_MESSAGE
+from src.providers.gocardless.client import GoCardlessClient
 from tests.harness.dagster import LiveDagster
 from tests.harness.live import LiveApi, connect_sandbox_bank, registered_client, wait_for_job
 from tests.harness.sandbox import SandboxControl
@@ -120,7 +122,7 @@ class TestSyncNow:
         assert user.wait(ids[0])["status"] == "completed"
         assert dagster.run_count(connection_id) == runs_before + 1
 
-    def test_a_failing_run_reports_the_steps_own_message(
+    def test_a_failing_run_shows_a_readable_message_and_logs_the_steps_own(
         self, live: LiveApi, dagster: LiveDagster, sandbox: SandboxControl
     ) -> None:
         user = User(live)
@@ -151,9 +153,41 @@ class TestSyncNow:
                 db.execute(text(f"DROP FUNCTION IF EXISTS {name}()"))
             engine.dispose()
         assert failed["status"] == "failed"
-        assert "bank data refused by the ledger" in failed["error_message"]
-        assert "Error occurred while executing" not in failed["error_message"]
-        assert "Traceback" not in failed["error_message"]
+        assert failed["error_message"] == INTERNAL_FAILURE_MESSAGE  # Dagster's text is for the operator
+        logged = [line for line in live.logs().splitlines() if "bank data refused by the ledger" in line]
+        assert logged, "the step's own message goes to the API's log"
+        assert any(failed["id"] in line for line in logged)
+
+    def test_a_requisition_deleted_at_gocardless_fails_the_sync_and_can_be_reauthorised(
+        self, live: LiveApi, dagster: LiveDagster, sandbox: SandboxControl
+    ) -> None:
+        user = User(live)
+        connection_id, first = user.connect()
+        user.wait(first)
+        before = user.http.get(f"/api/connections/{connection_id}").json()
+        engine = create_engine(str(dagster.database_url))
+        try:
+            with engine.connect() as db:
+                requisition_id = db.execute(
+                    text("SELECT requisition_id FROM connections WHERE id = :c"), {"c": connection_id}
+                ).scalar_one()
+        finally:
+            engine.dispose()
+        with GoCardlessClient(
+            base_url=sandbox.base_url, secret_id=sandbox.secret_id, secret_key=sandbox.secret_key
+        ) as client:
+            client.delete_requisition(str(requisition_id))
+        job = user.wait(user.http.post(f"/api/connections/{connection_id}/sync").json()["id"])
+        assert job["status"] == "failed", job
+        assert job["error_message"].startswith("No account synced.")
+        assert "re-authorise" in job["error_message"]
+        assert {o["outcome"] for o in job["outcomes"]} == {"reauth_required"}
+        after = user.http.get(f"/api/connections/{connection_id}").json()
+        assert after["status"] == "expired"
+        assert after["last_synced_at"] == before["last_synced_at"]  # no account made a bank call
+        renewed = user.http.post(f"/api/connections/{connection_id}/reauthorise")
+        assert renewed.status_code in (200, 201), renewed.text
+        assert renewed.json()["link"]
 
     def test_cancel(self, live: LiveApi, dagster: LiveDagster, sandbox: SandboxControl) -> None:
         user = User(live)

@@ -93,6 +93,31 @@ class TestFullSync:
         assert _transactions_of(pipeline_database, connection_id) > 100
 
 
+class TestOutcomes:
+    def test_an_expired_agreement_syncs_no_account_and_last_synced_stays(
+        self, pipeline_database: Engine, sandbox: SandboxControl
+    ) -> None:
+        """No bank call was made for any account: no account reads synced, and "last synced" does not move."""
+        connection_id = connect_sandbox(pipeline_database, sandbox)
+        run_assets(sandbox, connection_id=connection_id)
+        with Session(pipeline_database) as session:
+            synced_at = session.scalars(select(Connection.last_synced_at).where(Connection.id == connection_id)).one()
+        sandbox.advance_clock(days=91)  # past the agreement's 90 days of access: the requisition expires
+        sandbox.reset_counters()
+        result = run_assets(sandbox, connection_id=connection_id)
+        assert result.success
+        assert not any(scopes for scopes in sandbox.counters()["accounts"].values() if scopes)
+        with Session(pipeline_database) as session:
+            connection = session.get(Connection, connection_id)
+            assert connection is not None
+            assert connection.status is ConnectionStatus.expired
+            assert connection.last_synced_at == synced_at
+            outcomes = session.scalars(select(SyncOutcome).where(SyncOutcome.dagster_run_id == result.run_id)).all()
+            assert outcomes
+            assert {o.outcome.value for o in outcomes} == {"reauth_required"}
+            assert all(o.message and "re-authorise" in o.message for o in outcomes)
+
+
 class TestScope:
     def test_a_scoped_run_touches_only_its_connection(self, pipeline_database: Engine, sandbox: SandboxControl) -> None:
         first = connect_sandbox(pipeline_database, sandbox, customer="alice")

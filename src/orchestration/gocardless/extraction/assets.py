@@ -55,7 +55,11 @@ def requisitions(
 
 
 def _extract(
-    scope: GcScope, config: ConnectionScopeConfig, database: PostgresDatabase, api: GoCardlessResource
+    context: dg.AssetExecutionContext,
+    scope: GcScope,
+    config: ConnectionScopeConfig,
+    database: PostgresDatabase,
+    api: GoCardlessResource,
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
     connection_ids = connections_in_scope(database, config)
     with database.sessions()() as session:
@@ -67,6 +71,7 @@ def _extract(
         scope,
         concurrency=settings.extract_concurrency,
         overlap_days=settings.sync_overlap_days,
+        run_id=context.run.run_id,
     )
     return dg.MaterializeResult(metadata=_outcome_metadata(results))
 
@@ -78,10 +83,13 @@ def _extract(
     kinds={"python", "postgres"},
 )
 def account_details(
-    config: ConnectionScopeConfig, postgres_database: PostgresDatabase, gocardless_api: GoCardlessResource
+    context: dg.AssetExecutionContext,
+    config: ConnectionScopeConfig,
+    postgres_database: PostgresDatabase,
+    gocardless_api: GoCardlessResource,
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Account metadata (status, IBAN) and details, per account, a bounded number of accounts at once."""
-    return _extract(GcScope.details, config, postgres_database, gocardless_api)
+    return _extract(context, GcScope.details, config, postgres_database, gocardless_api)
 
 
 @dg.asset(
@@ -91,10 +99,13 @@ def account_details(
     kinds={"python", "postgres"},
 )
 def account_balances(
-    config: ConnectionScopeConfig, postgres_database: PostgresDatabase, gocardless_api: GoCardlessResource
+    context: dg.AssetExecutionContext,
+    config: ConnectionScopeConfig,
+    postgres_database: PostgresDatabase,
+    gocardless_api: GoCardlessResource,
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Every balance type the bank reports, per account."""
-    return _extract(GcScope.balances, config, postgres_database, gocardless_api)
+    return _extract(context, GcScope.balances, config, postgres_database, gocardless_api)
 
 
 @dg.asset(
@@ -104,10 +115,13 @@ def account_balances(
     kinds={"python", "postgres"},
 )
 def transactions(
-    config: ConnectionScopeConfig, postgres_database: PostgresDatabase, gocardless_api: GoCardlessResource
+    context: dg.AssetExecutionContext,
+    config: ConnectionScopeConfig,
+    postgres_database: PostgresDatabase,
+    gocardless_api: GoCardlessResource,
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Booked and pending transactions, incrementally (last booked date minus SYNC_OVERLAP_DAYS)."""
-    return _extract(GcScope.transactions, config, postgres_database, gocardless_api)
+    return _extract(context, GcScope.transactions, config, postgres_database, gocardless_api)
 
 
 EXTRACTION_ASSETS = [institutions, requisitions, account_details, account_balances, transactions]
