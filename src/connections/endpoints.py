@@ -42,7 +42,12 @@ def create_connection(
     """Start connecting a bank: creates the consent request at GoCardless and returns the bank's `link`.
     The connection is `pending` until the user comes back through the callback."""
     view, link = connection_service.create(
-        session, gocardless, user, institution_id=body.institution_id, friendly_name=body.friendly_name
+        session,
+        gocardless,
+        user,
+        institution_id=body.institution_id,
+        friendly_name=body.friendly_name,
+        allow_duplicate=body.allow_duplicate,
     )
     return ConnectionLink(connection=view, link=link)
 

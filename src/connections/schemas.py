@@ -20,6 +20,12 @@ class ConnectionCreate(Schema):
         description="A GoCardless institution id: letters and digits, then also `_`, `.` or `-`.",
     )
     friendly_name: str | None = Field(default=None, max_length=100, examples=["Everyday bank"])
+    allow_duplicate: bool = Field(
+        default=False,
+        description="Connect this bank although the user already has a connection to it (answered 409 "
+        "`connection_exists` otherwise, naming the existing connection to re-authorise). Accounts already known "
+        "by IBAN stay one account either way.",
+    )
 
 
 class ConnectionUpdate(Schema):

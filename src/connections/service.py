@@ -43,6 +43,10 @@ class ConnectionNotReauthorisableError(ConflictError):
     code = "connection_not_reauthorisable"
 
 
+class ConnectionExistsError(ConflictError):
+    code = "connection_exists"
+
+
 @dataclass(frozen=True)
 class CallbackResult:
     outcome: str  # active · rejected · error
@@ -118,9 +122,18 @@ class ConnectionService:
 
     # -- changing ---------------------------------------------------------------------------------------------------
     def create(
-        self, session: Session, client: GoCardlessClient, user: User, *, institution_id: str, friendly_name: str | None
+        self,
+        session: Session,
+        client: GoCardlessClient,
+        user: User,
+        *,
+        institution_id: str,
+        friendly_name: str | None,
+        allow_duplicate: bool = False,
     ) -> tuple[ConnectionRead, str]:
         institution = institution_service.get_or_fetch(session, client, institution_id)
+        if not allow_duplicate:
+            self._refuse_a_second_connection(session, user, institution)
         connection = Connection(
             user_id=user.id,
             institution_id=institution.id,
@@ -132,6 +145,29 @@ class ConnectionService:
         link = self._start_consent(session, client, connection, institution, make_current=True)
         log.info("connection created", extra={"connection_id": str(connection.id), "user_id": str(user.id)})
         return self.get(session, user, connection.id), link
+
+    def _refuse_a_second_connection(self, session: Session, user: User, institution: Institution) -> None:
+        """Connecting a bank the user already has would show the same accounts twice: point at the connection to
+        renew instead (no bank call is made). `allow_duplicate` goes ahead; accounts then stay one by IBAN."""
+        existing = session.scalar(
+            select(Connection)
+            .where(Connection.user_id == user.id, Connection.institution_id == institution.id)
+            .order_by(Connection.created_at.desc(), Connection.id)
+            .limit(1)
+        )
+        if existing is None:
+            return
+        view = self._view(existing, institution, 0, datetime.now(UTC))
+        if view.status is ConnectionStatus.active and not view.expiring_soon:
+            advice = "It is active: use Sync now to refresh it."
+        elif view.status is ConnectionStatus.pending:
+            advice = "It is still waiting for your consent at the bank: finish or delete it."
+        else:
+            advice = "Re-authorise it to renew its consent."
+        raise ConnectionExistsError(
+            f"You already have a connection to {institution.name}. {advice}",
+            extra={"connection_id": str(existing.id), "connection_status": view.status.value},
+        )
 
     def update(
         self, session: Session, user: User, connection_id: uuid.UUID, *, friendly_name: str | None

@@ -1,7 +1,9 @@
 """Unified accounts derived from raw GoCardless accounts.
 
 Each raw account is assigned to a unified account once: same connection and same IBAN → that account (so a
-re-authorised connection's new GoCardless ids continue the old history), otherwise a new one. The unified row
+re-authorised connection's new GoCardless ids continue the old history), else the same person's account with that
+IBAN in another connection (one bank account connected twice is still one account: listed once, counted once),
+otherwise a new one. The unified row
 then follows its *current* raw account (the one in the connection's current requisition, else the one seen
 last): GoCardless id, IBAN, name, currency and status.
 
@@ -26,12 +28,23 @@ def _raw_iban(table: str) -> str:
 
 _RAW_IBAN = _raw_iban("ga")
 
+# The same person's account with the same IBAN, in this connection first, else in their other connections (the
+# oldest account first): connecting one bank twice continues the one account instead of showing it twice.
 _LINK_BY_IBAN = text(
     f"""
-    UPDATE gc_accounts ga SET account_id = a.id
-    FROM gc_requisitions r, accounts a
+    UPDATE gc_accounts ga SET account_id = (
+        SELECT a.id FROM accounts a JOIN connections ac ON ac.id = a.connection_id
+        WHERE ac.user_id = c.user_id AND a.iban = {_RAW_IBAN}
+        ORDER BY (a.connection_id = c.id) DESC, a.created_at, a.id
+        LIMIT 1
+    )
+    FROM gc_requisitions r, connections c
     WHERE ga.account_id IS NULL AND r.id = ga.requisition_id AND r.connection_id = ANY(:ids)
-      AND a.connection_id = r.connection_id AND a.iban = {_RAW_IBAN}
+      AND c.id = r.connection_id
+      AND EXISTS (
+          SELECT 1 FROM accounts a JOIN connections ac ON ac.id = a.connection_id
+          WHERE ac.user_id = c.user_id AND a.iban = {_RAW_IBAN}
+      )
     """
 ).bindparams(_IDS)
 
@@ -104,8 +117,18 @@ def derive_accounts(session: Session, connection_ids: Sequence[uuid.UUID]) -> No
 
 
 def account_ids_of(session: Session, connection_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    """The unified accounts these connections own or feed (a second connection of the same bank account feeds the
+    account the first one created)."""
     rows = session.execute(
-        text("SELECT id FROM accounts WHERE connection_id = ANY(:ids) ORDER BY id").bindparams(_IDS),
+        text(
+            """
+            SELECT id FROM accounts WHERE connection_id = ANY(:ids)
+            UNION
+            SELECT ga.account_id FROM gc_accounts ga JOIN gc_requisitions r ON r.id = ga.requisition_id
+            WHERE r.connection_id = ANY(:ids) AND ga.account_id IS NOT NULL
+            ORDER BY 1
+            """
+        ).bindparams(_IDS),
         {"ids": list(connection_ids)},
     )
     return [row[0] for row in rows]

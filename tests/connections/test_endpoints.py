@@ -204,6 +204,40 @@ class TestManage:
         assert accounts_after == accounts_before
         assert api.get(f"/api/connections/{connection_id}", headers=headers).json()["status"] == "active"
 
+    def test_connecting_the_same_bank_again_offers_the_existing_connection(
+        self, api: TestClient, headers: dict[str, str], db_session: Session, sandbox: SandboxControl
+    ) -> None:
+        first = str(_connect(api, headers)["connection"]["id"])  # type: ignore[index]
+        requisition = _requisition_of(db_session, first)
+        sandbox.approve(requisition.id, customer="alice")
+        _callback(api, requisition.reference)
+        sandbox.reset_counters()
+        again = api.post("/api/connections", json={"institution_id": SANDBOX_BANK}, headers=headers)
+        assert again.status_code == 409
+        body = again.json()
+        assert body["code"] == "connection_exists"
+        assert body["connection_id"] == first
+        assert "Sandbox Finance" in body["detail"]
+        assert sandbox.counters()["endpoints"].get("POST /api/v2/requisitions/", 0) == 0  # no consent was started
+        # Going ahead anyway: the second connection's accounts are the ones the person already has.
+        second = api.post(
+            "/api/connections", json={"institution_id": SANDBOX_BANK, "allow_duplicate": True}, headers=headers
+        )
+        assert second.status_code == 201, second.text
+        second_id = str(second.json()["connection"]["id"])
+        second_requisition = _requisition_of(db_session, second_id)
+        sandbox.approve(second_requisition.id, customer="alice")
+        assert _callback(api, second_requisition.reference)["status"] == ["active"]
+        listed = api.get("/api/accounts", headers=headers).json()["items"]
+        ibans = [account["iban"] for account in listed]
+        assert len(ibans) == len(set(ibans)) == 2
+
+    def test_another_users_bank_is_not_a_reason_to_refuse(
+        self, api: TestClient, headers: dict[str, str], db_session: Session
+    ) -> None:
+        _connect(api, headers)
+        _connect(api, auth_headers(create_user_with_password(db_session)))
+
 
 class TestIsolation:
     def test_another_users_connection_is_not_found(

@@ -118,6 +118,40 @@ class TestOutcomes:
             assert all(o.message and "re-authorise" in o.message for o in outcomes)
 
 
+class TestTheSameBankTwice:
+    def test_a_second_connection_of_the_same_accounts_lists_and_counts_each_once(
+        self, pipeline_database: Engine, sandbox: SandboxControl
+    ) -> None:
+        sandbox.set_limits(account_daily=100)
+        first = connect_sandbox(pipeline_database, sandbox, customer="chloe")
+        run_assets(sandbox, connection_id=first)
+        with Session(pipeline_database) as session:
+            user_id = session.scalars(select(Connection.user_id).where(Connection.id == first)).one()
+        before = _rows_of(pipeline_database, user_id)
+        second = connect_sandbox(pipeline_database, sandbox, customer="chloe", user_id=user_id)
+        assert run_assets(sandbox, connection_id=second).success
+        assert run_assets(sandbox, connection_id=first).success
+        after = _rows_of(pipeline_database, user_id)
+        assert after["accounts"] == before["accounts"] == 3
+        assert after["ibans"] == 3
+        assert after["booked"] == before["booked"]
+        assert after["balance_total"] == before["balance_total"]
+
+
+def _rows_of(engine: Engine, user_id: uuid.UUID) -> dict[str, object]:
+    with engine.connect() as connection:
+        row = connection.execute(
+            text(
+                "SELECT count(*), count(DISTINCT a.iban), sum(a.balance_amount), "
+                "(SELECT count(*) FROM transactions t JOIN accounts x ON x.id = t.account_id "
+                " JOIN connections xc ON xc.id = x.connection_id WHERE xc.user_id = :u AND t.status = 'booked') "
+                "FROM accounts a JOIN connections c ON c.id = a.connection_id WHERE c.user_id = :u"
+            ),
+            {"u": user_id},
+        ).one()
+    return {"accounts": row[0], "ibans": row[1], "balance_total": row[2], "booked": row[3]}
+
+
 class TestScope:
     def test_a_scoped_run_touches_only_its_connection(self, pipeline_database: Engine, sandbox: SandboxControl) -> None:
         first = connect_sandbox(pipeline_database, sandbox, customer="alice")
