@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -118,15 +117,6 @@ def _peak_rss_bytes(pid: int) -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
     raise AssertionError("no VmHWM in /proc: this test needs Linux")
-
-
-@pytest.fixture
-def live_api(tmp_path: Path, isolated_database_url: str) -> Iterator[LiveApi]:
-    api = LiveApi(tmp_path / "api.log", env={"DATABASE_URL": isolated_database_url})
-    try:
-        yield api
-    finally:
-        api.stop()
 
 
 class TestLive:

@@ -9,8 +9,6 @@ request the page makes and every CSP violation it reports.
 import os
 import re
 import shutil
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -117,15 +115,6 @@ def _chromium() -> str:
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)
-
-
-@pytest.fixture
-def live_api(tmp_path: Path, isolated_database_url: str) -> Iterator[LiveApi]:
-    api = LiveApi(tmp_path / "api.log", env={"DATABASE_URL": isolated_database_url})
-    try:
-        yield api
-    finally:
-        api.stop()
 
 
 class TestDocsInABrowser:

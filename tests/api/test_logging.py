@@ -12,7 +12,6 @@ import re
 import socket
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -138,15 +137,6 @@ class TestSqlParameters:
         _assert_one_record_per_line(captured)
         assert "DataError" in captured[0]
         assert CAPABILITY not in "\n".join(captured)
-
-
-@pytest.fixture
-def live_api(tmp_path: Path, isolated_database_url: str) -> Iterator[LiveApi]:
-    api = LiveApi(tmp_path / "api.log", env={"DATABASE_URL": isolated_database_url})
-    try:
-        yield api
-    finally:
-        api.stop()
 
 
 class TestLive:
