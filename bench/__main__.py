@@ -5,7 +5,7 @@ import argparse
 import logging
 from collections.abc import Callable
 
-from bench import devstack, extraction, jobs, sync_transactions, transactions_listing
+from bench import devstack, extraction, jobs, sync_clicks, sync_transactions, transactions_listing
 from bench._database import fresh_database
 
 
@@ -117,6 +117,18 @@ def _jobs(*, quick: bool) -> None:
         print("  (the run was no longer STARTED when the 100-poller window closed: raise latency_ms)")
 
 
+def _clicks(*, quick: bool) -> None:
+    clicks = 50 if quick else 200
+    print(f"Sync now clicked {clicks} times on one connection across a day of sandbox time (live API and Dagster)")
+    figures = sync_clicks.run(fresh_database(), clicks=clicks)
+    _line("answers to Sync now by status", str(figures["click_codes"]))
+    _line("job reads after each click by status", str(figures["poll_codes"]))
+    _line("5xx answers", f"{figures['server_errors']}", "target 0")
+    _line("jobs started, and how they ended", f"{figures['jobs']}", str(figures["jobs_ended"]))
+    _line("tracebacks in the API's log", f"{figures['tracebacks_in_api_log']}")
+    _line("clicking took", f"{figures['clicking_seconds']:.0f} s")
+
+
 def _devstack(*, quick: bool) -> None:
     repeats = 1 if quick else 3
     print(f"make dev: a fresh data dir to the sandbox bank's first completed sync (demo user), median of {repeats}")
@@ -132,6 +144,7 @@ BENCHMARKS: dict[str, Callable[..., None]] = {
     "extraction": _extraction,
     "listing": _listing,
     "jobs": _jobs,
+    "clicks": _clicks,
     "devstack": _devstack,
 }
 
