@@ -23,7 +23,7 @@ from src.ingest import raw
 from src.ingest.accounts import derive_accounts
 from src.ingest.connections import derive_connections
 from src.institutions.service import institution as institution_service
-from src.models import Account, Connection, GcRequisition, Institution, User
+from src.models import Account, Connection, GcAccount, GcRequisition, Institution, User
 from src.models.connections import effective_status
 from src.models.enums import ConnectionStatus
 from src.providers.gocardless import errors as gc
@@ -62,8 +62,17 @@ def callback_url() -> str:
 class ConnectionService:
     # -- reading ----------------------------------------------------------------------------------------------------
     def _views(self, session: Session, user: User, connection_id: uuid.UUID | None = None) -> list[ConnectionRead]:
+        # The accounts the connection owns, and those it feeds that another of the user's connections created
+        # first (the same bank account connected twice is one account).
+        fed = (
+            select(GcAccount.account_id)
+            .join(GcRequisition, GcRequisition.id == GcAccount.requisition_id)
+            .where(GcRequisition.connection_id == Connection.id, GcAccount.account_id.is_not(None))
+        )
         accounts = (
-            select(func.count(Account.id)).where(Account.connection_id == Connection.id).correlate(Connection)
+            select(func.count(Account.id))
+            .where((Account.connection_id == Connection.id) | Account.id.in_(fed))
+            .correlate(Connection)
         ).scalar_subquery()
         statement = (
             select(Connection, Institution, accounts)

@@ -231,6 +231,9 @@ class TestManage:
         listed = api.get("/api/accounts", headers=headers).json()["items"]
         ibans = [account["iban"] for account in listed]
         assert len(ibans) == len(set(ibans)) == 2
+        # Each card says how many accounts it brings, though they are listed once.
+        cards = {c["id"]: c["account_count"] for c in api.get("/api/connections", headers=headers).json()["items"]}
+        assert cards == {first: 2, second_id: 2}
 
     def test_another_users_bank_is_not_a_reason_to_refuse(
         self, api: TestClient, headers: dict[str, str], db_session: Session
