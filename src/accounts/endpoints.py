@@ -1,7 +1,6 @@
 """Accounts: list, read, rename or hide, and the daily balance history."""
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -11,7 +10,7 @@ from src.accounts.service import account as account_service
 from src.api.deps import SessionDep
 from src.api.errors import error_responses
 from src.api.pagination import MAX_LIMIT
-from src.api.schemas import Page
+from src.api.schemas import Day, Page
 from src.auth.dependencies import CurrentUser
 
 router = APIRouter(prefix="/api/accounts", tags=["accounts"])
@@ -29,13 +28,13 @@ def list_accounts(
     return Page(items=[AccountRead.from_account(a, full_iban=False) for a in accounts], next_cursor=None)
 
 
-@router.get("/{account_id}", response_model=AccountRead, responses=error_responses(401, 404))
+@router.get("/{account_id:uuid}", response_model=AccountRead, responses=error_responses(401, 404))
 def get_account(account_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> AccountRead:
     """One account, with its full IBAN."""
     return AccountRead.from_account(account_service.get(session, user, account_id), full_iban=True)
 
 
-@router.patch("/{account_id}", response_model=AccountRead, responses=error_responses(401, 404))
+@router.patch("/{account_id:uuid}", response_model=AccountRead, responses=error_responses(401, 404))
 def update_account(account_id: uuid.UUID, body: AccountUpdate, session: SessionDep, user: CurrentUser) -> AccountRead:
     """Change the user's own settings for an account: only the fields sent change."""
     account = account_service.update(session, user, account_id, body)
@@ -43,16 +42,24 @@ def update_account(account_id: uuid.UUID, body: AccountUpdate, session: SessionD
 
 
 @router.get(
-    "/{account_id}/balances", response_model=Page[BalanceSnapshotRead], responses=error_responses(400, 401, 404)
+    "/{account_id:uuid}/balances", response_model=Page[BalanceSnapshotRead], responses=error_responses(400, 401, 404)
 )
 def list_account_balances(
     account_id: uuid.UUID,
     session: SessionDep,
     user: CurrentUser,
-    date_from: Annotated[date | None, Query(alias="from", description="First day, inclusive.")] = None,
-    date_to: Annotated[date | None, Query(alias="to", description="Last day, inclusive.")] = None,
+    date_from: Annotated[Day | None, Query(alias="from", description="First day, inclusive.")] = None,
+    date_to: Annotated[
+        Day | None, Query(alias="to", description="Last day, inclusive; not before `from` (400 `invalid_date_range`).")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = MAX_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page.")] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="`next_cursor` of the previous page, as given: any other value is 400 `invalid_cursor`.",
+        ),
+    ] = None,
 ) -> Page[BalanceSnapshotRead]:
     """The account's daily balances in range, oldest first. Days the bank reported no balance for are absent
     (not filled in). `from` after `to` answers 400 `invalid_date_range`."""

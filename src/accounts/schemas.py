@@ -5,9 +5,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, ConfigDict, Field, PlainSerializer, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
 
-from src.api.schemas import Schema
+from src.api.schemas import WITHOUT_NUL, Schema
 from src.models import Account, BalanceSnapshot
 from src.models.enums import AccountStatus
 
@@ -116,10 +125,13 @@ class AccountRead(Schema):
 class AccountUpdate(Schema):
     """Every field optional: only the fields sent change. An empty `display_name` clears it."""
 
-    display_name: Annotated[str, AfterValidator(without_nul)] | None = Field(
-        default=None, max_length=100, examples=["Bills"]
+    display_name: (
+        Annotated[str, StringConstraints(max_length=100, pattern=WITHOUT_NUL), AfterValidator(without_nul)] | None
+    ) = Field(default=None, examples=["Bills"])
+    # Optional but never null (SkipJsonSchema: the document says boolean, as `_hidden_not_null` holds it).
+    hidden: bool | SkipJsonSchema[None] = Field(
+        default=None, description="Hide the account in the app; its data keeps syncing."
     )
-    hidden: bool | None = Field(default=None, description="Hide the account in the app; its data keeps syncing.")
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"display_name": "Bills", "hidden": False}]})
 

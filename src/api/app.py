@@ -1,9 +1,7 @@
 """The FastAPI application: routers, the error handler and the lifespan that disposes the pool."""
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from anyio import to_thread
 from fastapi import FastAPI
@@ -13,9 +11,10 @@ from src.accounts.endpoints import router as accounts_router
 from src.api.access_log import AccessLogMiddleware
 from src.api.body_limit import BodyLimitMiddleware
 from src.api.docs import router as docs_router
-from src.api.errors import ErrorResponse, register_error_handlers
+from src.api.errors import register_error_handlers
 from src.api.health import router as health_router
 from src.api.meta import router as meta_router
+from src.api.openapi import document_api
 from src.api.redirects import use_relative_slash_redirects
 from src.api.web import router as web_router
 from src.auth.endpoints import router as auth_router
@@ -50,28 +49,6 @@ async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
     dispose_engine()
 
 
-def _envelope_for_validation_errors(app: FastAPI) -> None:
-    """Document 422s with the error envelope the handler really sends, not FastAPI's default shape."""
-    default_openapi = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            cached: dict[str, Any] = app.openapi_schema
-            return cached
-        text = json.dumps(default_openapi()).replace(
-            '"#/components/schemas/HTTPValidationError"', '"#/components/schemas/ErrorResponse"'
-        )
-        document: dict[str, Any] = json.loads(text)
-        schemas = document.setdefault("components", {}).setdefault("schemas", {})
-        schemas.pop("HTTPValidationError", None)
-        schemas.pop("ValidationError", None)
-        schemas.setdefault("ErrorResponse", ErrorResponse.model_json_schema())
-        app.openapi_schema = document
-        return document
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
 def create_app() -> FastAPI:
     configure_logging()
     app = FastAPI(
@@ -99,7 +76,7 @@ def create_app() -> FastAPI:
     app.include_router(web_router)
     app.include_router(docs_router)
     job_hooks.install()
-    _envelope_for_validation_errors(app)
+    document_api(app)
     return app
 
 

@@ -2,22 +2,66 @@
 
 `{"code": "snake_case", "detail": "a sentence a frontend can show", "errors": [...]?}`. An unexpected exception
 is logged with its traceback and answered with a generic 500 envelope that reveals nothing of its text.
+
+`ErrorCode` lists every `code` the API can send, so that generated clients get an enumeration to switch on; a test
+holds it equal to the codes in the code base (the `code` of each `AppError` subclass, each `code=` given when one
+is raised, and the codes this module and the body limit answer with).
 """
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from src.api.routing import allowed_methods, malformed_ids
 from src.errors import AppError
 
 log = logging.getLogger(__name__)
+
+ErrorCode = Literal[
+    "account_not_found",
+    "bad_request",
+    "conflict",
+    "connection_exists",
+    "connection_not_active",
+    "connection_not_found",
+    "connection_not_reauthorisable",
+    "database_unavailable",
+    "email_taken",
+    "forbidden",
+    "gocardless_error",
+    "gocardless_unavailable",
+    "http_error",
+    "institution_not_found",
+    "internal_error",
+    "invalid_amount_range",
+    "invalid_country",
+    "invalid_credentials",
+    "invalid_cursor",
+    "invalid_date_range",
+    "invalid_refresh_token",
+    "job_finished",
+    "job_not_found",
+    "method_not_allowed",
+    "not_acceptable",
+    "not_authenticated",
+    "not_found",
+    "payload_too_large",
+    "rate_limited",
+    "service_unavailable",
+    "sync_engine_unavailable",
+    "too_many_pending_connections",
+    "unsupported_media_type",
+    "validation_error",
+]
+ERROR_CODES: frozenset[str] = frozenset(get_args(ErrorCode))
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -32,18 +76,71 @@ _HTTP_CODES = {
     422: "validation_error",
     429: "rate_limited",
 }
+# An HTTPException of a status not listed above (none is raised today).
+_OTHER_HTTP_CODE = "http_error"
+
+
+class ValidationProblem(BaseModel):
+    """One problem of a 422 `validation_error`."""
+
+    loc: list[str | int] = Field(
+        description="Where: `body`, `query`, `path`, `header` or `cookie`, then the field (and list index).",
+        examples=[["query", "limit"]],
+    )
+    msg: str = Field(examples=["Input should be less than or equal to 500"])
+    type: str = Field(
+        description="What kind of problem, e.g. `missing`, `string_too_long`.", examples=["less_than_equal"]
+    )
 
 
 class ErrorResponse(BaseModel):
     """The error envelope, for OpenAPI `responses=`."""
 
-    code: str
-    detail: str
-    errors: list[dict[str, Any]] | None = None
-    retry_at: datetime | None = Field(
-        default=None, description="With 429 `rate_limited`: when the bank allows the next call (UTC)."
+    code: ErrorCode = Field(description="Stable identifier of the error, to switch on.")
+    detail: str = Field(description="A sentence a frontend can show.")
+    # SkipJsonSchema[None]: absent when empty, never null.
+    errors: list[ValidationProblem] | SkipJsonSchema[None] = Field(
+        default=None, description="With 422 `validation_error`: each problem."
+    )
+    retry_at: datetime | SkipJsonSchema[None] = Field(
+        default=None, description="With 429 `rate_limited`: when to try again (UTC)."
     )
 
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {"code": "connection_not_found", "detail": "There is no such connection."},
+                {
+                    "code": "validation_error",
+                    "detail": "limit: Input should be less than or equal to 500",
+                    "errors": [
+                        {
+                            "loc": ["query", "limit"],
+                            "msg": "Input should be less than or equal to 500",
+                            "type": "less_than_equal",
+                        }
+                    ],
+                },
+            ]
+        }
+    }
+
+
+_RETRY_AFTER = {
+    "description": "Seconds to wait before trying again.",
+    "schema": {"type": "integer", "minimum": 1},
+}
+_HEADERS: dict[int, dict[str, dict[str, Any]]] = {
+    401: {
+        "WWW-Authenticate": {
+            "description": "The scheme to authenticate with: `Bearer`.",
+            "required": True,
+            "schema": {"type": "string", "examples": ["Bearer"]},
+        }
+    },
+    429: {"Retry-After": {**_RETRY_AFTER, "required": True}},
+    503: {"Retry-After": {**_RETRY_AFTER, "description": "When known: seconds to wait before trying again."}},
+}
 
 _DESCRIPTIONS = {
     400: "The request is not valid (`code` says why).",
@@ -51,16 +148,27 @@ _DESCRIPTIONS = {
     403: "Not allowed.",
     404: "Not found (or not yours).",
     409: "Conflicts with the current state.",
+    413: "The request body is larger than this API accepts.",
     422: "Validation failed; `errors` lists each problem.",
-    429: "Too many requests; see `Retry-After`.",
+    429: "Too many requests; try again after `Retry-After` seconds.",
     502: "GoCardless answered with an error.",
     503: "A service this call needs is unavailable; see `Retry-After` when present.",
 }
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """`responses=` for an endpoint: each status documented with the error envelope."""
-    return {status: {"model": ErrorResponse, "description": _DESCRIPTIONS[status]} for status in (*statuses, 422)}
+    """`responses=` for an endpoint: each status documented with the error envelope (and the headers it carries).
+
+    422 is added by FastAPI to every operation that takes input, and the 400 and 413 of an unreadable or too large
+    body to every operation that takes a body (`src.api.openapi`)."""
+    return {status: error_response_doc(status) for status in statuses}
+
+
+def error_response_doc(status: int) -> dict[str, Any]:
+    doc: dict[str, Any] = {"model": ErrorResponse, "description": _DESCRIPTIONS[status]}
+    if status in _HEADERS:
+        doc["headers"] = _HEADERS[status]
+    return doc
 
 
 def error_response(
@@ -102,18 +210,34 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
         {"loc": list(err.get("loc", ())), "msg": str(err.get("msg", "")), "type": str(err.get("type", ""))}
         for err in exc.errors()
     ]
+    return _validation_failed(errors)
+
+
+def _validation_failed(errors: list[dict[str, Any]]) -> JSONResponse:
     return error_response(422, "validation_error", _describe_validation(errors), errors=errors)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+# What Starlette and FastAPI say, and what we say instead.
+_ROUTER_DETAILS = {
+    (400, "There was an error parsing the body"): "The request body could not be read: send UTF-8 JSON.",
+    (404, "Not Found"): "There is nothing at this address.",
+    (405, "Method Not Allowed"): "This address does not accept that method.",
+}
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    code = _HTTP_CODES.get(exc.status_code, _OTHER_HTTP_CODE)
     detail = exc.detail if isinstance(exc.detail, str) else "The request could not be handled."
-    if exc.status_code == 404 and detail == "Not Found":
-        detail = "There is nothing at this address."
-    elif exc.status_code == 405 and detail == "Method Not Allowed":
-        detail = "This address does not accept that method."
-    return error_response(exc.status_code, code, detail, headers=dict(exc.headers or {}))
+    detail = _ROUTER_DETAILS.get((exc.status_code, detail), detail)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 404:
+        problems = malformed_ids(request)
+        if problems:
+            return _validation_failed(problems)
+    elif exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return error_response(exc.status_code, code, detail, headers=headers)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

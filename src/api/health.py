@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from src.api.deps import EngineDep
-from src.api.errors import ErrorResponse
+from src.api.errors import error_response_doc
 from src.errors import ServiceUnavailableError
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ class Health(BaseModel):
     "/health",
     response_model=Health,
     operation_id="health_check",
-    responses={503: {"model": ErrorResponse, "description": "The database cannot be reached."}},
+    responses={503: {**error_response_doc(503), "description": "The database cannot be reached."}},
 )
 def health(engine: EngineDep) -> Health:
     """Liveness and readiness: one `SELECT 1` through the application's connection pool."""

@@ -2,8 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Cookie, Depends, Response, status
+from fastapi import APIRouter, Body, Cookie, Depends, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordRequestForm
+from pydantic.json_schema import SkipJsonSchema
 
 from src.api.errors import error_responses
 from src.auth.cookies import REFRESH_COOKIE_NAME, clear_refresh_cookie, set_refresh_cookie
@@ -19,6 +21,33 @@ RefreshCookie = Annotated[
     str | None,
     Cookie(alias=REFRESH_COOKIE_NAME, description="Set by `/auth/token` and `/auth/refresh`."),
 ]
+# The body is optional (the cookie is enough): documented as an optional request body of `RefreshRequest`, not as
+# a required body that may be null, which generated clients cannot call with the cookie alone.
+OptionalRefreshBody = Annotated[
+    RefreshRequest | SkipJsonSchema[None],
+    Body(description="The refresh token, when the cookie is not sent (a client that is not a browser)."),
+]
+
+
+async def _refuse_null_body(request: Request) -> None:
+    """A body, when sent, is a `RefreshRequest` object: FastAPI takes a JSON `null` for no body at all, which the
+    document (an optional body of that object) does not allow. The body is already read and cached by now."""
+    if (await request.body()).strip() == b"null":
+        raise RequestValidationError(
+            [{"type": "model_attributes_type", "loc": ("body",), "msg": "Input should be an object", "input": None}]
+        )
+
+
+SET_REFRESH_COOKIE = {
+    "description": f"`{REFRESH_COOKIE_NAME}`: the refresh token, HttpOnly and SameSite=Lax, sent back to `/auth` only.",
+    "required": True,
+    "schema": {"type": "string"},
+}
+CLEAR_REFRESH_COOKIE = {
+    "description": f"`{REFRESH_COOKIE_NAME}`, expired: the browser drops the refresh token.",
+    "required": True,
+    "schema": {"type": "string"},
+}
 
 
 def _token_response(response: Response, issued: IssuedTokens) -> TokenResponse:
@@ -42,7 +71,11 @@ def register(body: UserCreate, session: AuthSessionDep) -> User:
     return auth_service.register(session, email=body.email, password=body.password)
 
 
-@router.post("/token", response_model=TokenResponse, responses=error_responses(401, 429))
+@router.post(
+    "/token",
+    response_model=TokenResponse,
+    responses={200: {"headers": {"Set-Cookie": SET_REFRESH_COOKIE}}, **error_responses(401, 429)},
+)
 def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     response: Response,
@@ -60,12 +93,17 @@ def token(
     return _token_response(response, issued)
 
 
-@router.post("/refresh", response_model=TokenResponse, responses=error_responses(401))
+@router.post(
+    "/refresh",
+    response_model=TokenResponse,
+    responses={200: {"headers": {"Set-Cookie": SET_REFRESH_COOKIE}}, **error_responses(401)},
+    dependencies=[Depends(_refuse_null_body)],
+)
 def refresh(
     response: Response,
     session: AuthSessionDep,
     refresh_cookie: RefreshCookie = None,
-    body: RefreshRequest | None = None,
+    body: OptionalRefreshBody = None,
 ) -> TokenResponse:
     """Trade a refresh token (the cookie, or `{"refresh_token": …}`; the body wins when both are sent) for a new
     access token and a new refresh token. Each refresh token works once: presenting a used one again revokes its
@@ -79,11 +117,10 @@ def refresh(
     "/logout",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=error_responses(),
+    responses={204: {"description": "Signed out.", "headers": {"Set-Cookie": CLEAR_REFRESH_COOKIE}}},
+    dependencies=[Depends(_refuse_null_body)],
 )
-def logout(
-    session: AuthSessionDep, refresh_cookie: RefreshCookie = None, body: RefreshRequest | None = None
-) -> Response:
+def logout(session: AuthSessionDep, refresh_cookie: RefreshCookie = None, body: OptionalRefreshBody = None) -> Response:
     """Sign out: revoke the presented refresh token's family (cookie or body) and clear the cookie. Always 204,
     also when there was nothing to revoke. Access tokens already issued run out within 15 minutes."""
     presented = body.refresh_token if body is not None else refresh_cookie

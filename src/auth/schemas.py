@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints
 
-from src.api.schemas import Schema
+from src.api.schemas import WITHOUT_NUL, Schema
 from src.auth.emails import normalise_email
 
 MIN_PASSWORD_LENGTH = 10
@@ -23,7 +23,9 @@ def _normalised(value: object) -> object:
 # character).
 EmailAddress = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    StringConstraints(
+        strip_whitespace=True, min_length=3, max_length=320, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"
+    ),
     BeforeValidator(_normalised),
     Field(examples=["ada@example.com"]),
 ]
@@ -32,6 +34,7 @@ Password = Annotated[
     Field(
         min_length=MIN_PASSWORD_LENGTH,
         max_length=MAX_PASSWORD_LENGTH,
+        pattern=WITHOUT_NUL,
         description=f"At least {MIN_PASSWORD_LENGTH} characters.",
     ),
 ]
@@ -58,4 +61,4 @@ class TokenResponse(Schema):
 
 
 class RefreshRequest(Schema):
-    refresh_token: Annotated[str, Field(min_length=1, max_length=512)]
+    refresh_token: Annotated[str, Field(min_length=1, max_length=512, pattern=WITHOUT_NUL)]

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 from src.api.deps import SessionDep
 from src.api.errors import error_responses
 from src.api.gocardless import GoCardlessDep
+from src.api.openapi import LOCATION
 from src.api.schemas import Page
 from src.auth.dependencies import CurrentUser
 from src.connections.quotas import allow_consent_request, allow_deletion, allow_new_connection
@@ -56,7 +57,12 @@ def create_connection(
     "/callback",
     status_code=status.HTTP_303_SEE_OTHER,
     response_class=RedirectResponse,
-    responses={303: {"description": "Back to the frontend with `status`, `connection_id`, `error`, `job_id`."}},
+    responses={
+        303: {
+            "description": "Back to the frontend with `status`, `connection_id`, `error`, `job_id` in the query.",
+            "headers": {"Location": LOCATION},
+        }
+    },
 )
 def connection_callback(
     session: SessionDep,
@@ -86,13 +92,13 @@ def list_connections(session: SessionDep, user: CurrentUser) -> Page[ConnectionR
     return Page[ConnectionRead](items=connection_service.list_for(session, user), next_cursor=None)
 
 
-@router.get("/{connection_id}", response_model=ConnectionRead, responses=error_responses(401, 404))
+@router.get("/{connection_id:uuid}", response_model=ConnectionRead, responses=error_responses(401, 404))
 def get_connection(connection_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> ConnectionRead:
     """One connection: status, expiry (days left, expiring soon), last sync time, number of accounts."""
     return connection_service.get(session, user, connection_id)
 
 
-@router.patch("/{connection_id}", response_model=ConnectionRead, responses=error_responses(401, 404))
+@router.patch("/{connection_id:uuid}", response_model=ConnectionRead, responses=error_responses(401, 404))
 def update_connection(
     connection_id: uuid.UUID, body: ConnectionUpdate, session: SessionDep, user: CurrentUser
 ) -> ConnectionRead:
@@ -101,9 +107,9 @@ def update_connection(
 
 
 @router.delete(
-    "/{connection_id}",
+    "/{connection_id:uuid}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(401, 404, 429, 502, 503),
+    responses={204: {"description": "Deleted."}, **error_responses(401, 404, 429, 502, 503)},
     dependencies=[Depends(allow_deletion)],
 )
 def delete_connection(
@@ -115,7 +121,7 @@ def delete_connection(
 
 
 @router.post(
-    "/{connection_id}/reauthorise",
+    "/{connection_id:uuid}/reauthorise",
     response_model=ConnectionLink,
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(401, 404, 409, 429, 502, 503),

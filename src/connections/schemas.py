@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from src.api.schemas import Schema
+from src.api.schemas import WITHOUT_NUL, Schema
 from src.models.enums import ConnectionStatus
 from src.providers.gocardless.ids import INSTITUTION_ID_PATTERN
 
@@ -19,7 +19,7 @@ class ConnectionCreate(Schema):
         examples=["SANDBOXFINANCE_SFIN0000"],
         description="A GoCardless institution id: letters and digits, then also `_`, `.` or `-`.",
     )
-    friendly_name: str | None = Field(default=None, max_length=100, examples=["Everyday bank"])
+    friendly_name: str | None = Field(default=None, max_length=100, pattern=WITHOUT_NUL, examples=["Everyday bank"])
     allow_duplicate: bool = Field(
         default=False,
         description="Connect this bank although the user already has a connection to it (answered 409 "
@@ -29,7 +29,7 @@ class ConnectionCreate(Schema):
 
 
 class ConnectionUpdate(Schema):
-    friendly_name: str | None = Field(default=None, max_length=100)
+    friendly_name: str | None = Field(default=None, max_length=100, pattern=WITHOUT_NUL)
 
 
 class InstitutionSummary(Schema):

@@ -10,7 +10,8 @@ from src.api.gocardless import GoCardlessDep
 from src.api.schemas import Page
 from src.auth.dependencies import CurrentUser
 from src.institutions.quotas import allow_institution_listing
-from src.institutions.schemas import InstitutionRead
+from src.institutions.schemas import SERVED_COUNTRIES, SERVED_COUNTRY_PATTERN, InstitutionRead
+from src.institutions.service import InvalidCountryError
 from src.institutions.service import institution as institution_service
 
 router = APIRouter(prefix="/api/institutions", tags=["institutions"])
@@ -26,9 +27,24 @@ def list_institutions(
     session: SessionDep,
     gocardless: GoCardlessDep,
     user: CurrentUser,
-    country: Annotated[str, Query(min_length=2, max_length=2, pattern="^[A-Za-z]{2}$", examples=["GB"])],
+    country: Annotated[
+        str,
+        Query(
+            min_length=2,
+            max_length=2,
+            # Two letters, else 422; a country GoCardless does not serve is its own error (400 `invalid_country`).
+            # The document states the whole rule: one of the served countries.
+            pattern="^[A-Za-z]{2}$",
+            json_schema_extra={"pattern": SERVED_COUNTRY_PATTERN},
+            description=f"ISO 3166 alpha-2, any case; one of {', '.join(SERVED_COUNTRIES)}.",
+            examples=["GB"],
+        ),
+    ],
     q: Annotated[str | None, Query(max_length=100, description="Part of the bank's name.")] = None,
 ) -> Page[InstitutionRead]:
-    """Banks available in `country` (ISO 3166 alpha-2), optionally filtered by name, sorted by name."""
+    """Banks available in `country`, optionally filtered by name, sorted by name. A country GoCardless does not
+    serve answers 400 `invalid_country` (and GoCardless is not asked)."""
+    if country.upper() not in SERVED_COUNTRIES:
+        raise InvalidCountryError(f"{country} is not a country GoCardless serves.")
     found = institution_service.search(session, gocardless, country=country, query=q)
     return Page[InstitutionRead](items=[InstitutionRead.model_validate(i) for i in found], next_cursor=None)

@@ -1,8 +1,20 @@
-"""Institutions as the API shows them."""
+"""Institutions as the API shows them, and the countries a user can list them in."""
+
+from typing import Final
 
 from pydantic import Field
 
 from src.api.schemas import Schema
+
+# Where GoCardless Bank Account Data reaches banks: the EU/EEA and the UK (the web page offers the same list).
+SERVED_COUNTRIES: Final = (
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GB", "GR", "HR", "HU", "IE",
+    "IS", "IT", "LI", "LT", "LU", "LV", "MT", "NL", "NO", "PL", "PT", "RO", "SE", "SI", "SK",
+)  # fmt: skip
+# One of them, in any case ("gb" is GB): what the API accepts, as OpenAPI states it.
+SERVED_COUNTRY_PATTERN: Final = (
+    "^(?:" + "|".join(f"[{code[0]}{code[0].lower()}][{code[1]}{code[1].lower()}]" for code in SERVED_COUNTRIES) + ")$"
+)
 
 
 class InstitutionRead(Schema):

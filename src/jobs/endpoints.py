@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from src.api.deps import SessionDep
 from src.api.errors import error_responses
+from src.api.openapi import LOCATION
 from src.api.pagination import MAX_LIMIT
 from src.api.schemas import Page
 from src.auth.dependencies import CurrentUser
@@ -21,11 +22,16 @@ DagsterDep = Annotated[DagsterClient, Depends(get_dagster_client)]
 
 
 @router.post(
-    "/api/connections/{connection_id}/sync",
+    "/api/connections/{connection_id:uuid}/sync",
     response_model=JobRead,
     status_code=status.HTTP_202_ACCEPTED,
     responses={
-        200: {"model": JobRead, "description": "A sync of this connection is already under way: that job."},
+        200: {
+            "model": JobRead,
+            "description": "A sync of this connection is already under way: that job.",
+            "headers": {"Location": LOCATION},
+        },
+        202: {"description": "A sync has started: the new job.", "headers": {"Location": LOCATION}},
         **error_responses(401, 404, 409, 429),
     },
 )
@@ -53,7 +59,7 @@ def sync_all(session: SessionDep, dagster: DagsterDep, user: CurrentUser) -> Pag
     return Page[JobRead](items=job_service.read_models(session, jobs), next_cursor=None)
 
 
-@router.get("/api/jobs/{job_id}", response_model=JobRead, responses=error_responses(401, 404))
+@router.get("/api/jobs/{job_id:uuid}", response_model=JobRead, responses=error_responses(401, 404))
 def get_job(job_id: uuid.UUID, session: SessionDep, dagster: DagsterDep, user: CurrentUser) -> JobRead:
     """A job's status, progress, failure message and per-account outcomes. Poll it every second or two: the
     sync engine is asked at most once a second per job, however many clients poll."""
@@ -78,7 +84,7 @@ def list_jobs(
     return Page[JobRead](items=job_service.read_models(session, jobs), next_cursor=None)
 
 
-@router.post("/api/jobs/{job_id}/cancel", response_model=JobRead, responses=error_responses(401, 404, 409, 503))
+@router.post("/api/jobs/{job_id:uuid}/cancel", response_model=JobRead, responses=error_responses(401, 404, 409, 503))
 def cancel_job(job_id: uuid.UUID, session: SessionDep, dagster: DagsterDep, user: CurrentUser) -> JobRead:
     """Stop a pending or running sync. The job reads `canceled` once the sync engine has stopped the run."""
     job = job_service.cancel(session, dagster, user, job_id)

@@ -1,7 +1,6 @@
 """Transactions: one listing, filtered and searched, newest first, a page at a time."""
 
 import uuid
-from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Query
 from src.api.deps import SessionDep
 from src.api.errors import error_responses
 from src.api.pagination import MAX_LIMIT
-from src.api.schemas import Page
+from src.api.schemas import Day, Page
 from src.auth.dependencies import CurrentUser
 from src.models.enums import TransactionStatus
 from src.transactions.schemas import SearchText, TransactionRead
@@ -19,8 +18,10 @@ from src.transactions.service import transaction as transaction_service
 
 router = APIRouter(prefix="/api/transactions", tags=["transactions"])
 
-# Bounds of an amount filter: beyond what any account holds, short of what PostgreSQL's NUMERIC would refuse.
-_DIGITS, _DECIMALS = 24, 8
+# An amount filter as typed: a plain decimal of ASCII digits, signed or not, at most 16 digits before the point
+# (beyond what any account holds) and 8 after (short of what PostgreSQL's NUMERIC would refuse). A pattern rather
+# than Decimal's own parsing, which also takes `1e3`, `1_000` or digits of other scripts the document cannot state.
+AMOUNT_FILTER_PATTERN = r"^[+-]?(?:[0-9]{1,16}(?:\.[0-9]{0,8})?|\.[0-9]{1,8})$"
 
 
 @router.get("", response_model=Page[TransactionRead], responses=error_responses(400, 401, 404))
@@ -31,8 +32,11 @@ def list_transactions(
         list[uuid.UUID] | None,
         Query(max_length=MAX_LIMIT, description="Only these accounts (repeat the parameter); default: all."),
     ] = None,
-    date_from: Annotated[date | None, Query(description="Booked on or after this day.")] = None,
-    date_to: Annotated[date | None, Query(description="Booked on or before this day.")] = None,
+    date_from: Annotated[Day | None, Query(description="Booked on or after this day.")] = None,
+    date_to: Annotated[
+        Day | None,
+        Query(description="Booked on or before this day; not before `date_from` (400 `invalid_date_range`)."),
+    ] = None,
     status: Annotated[
         list[TransactionStatus] | None,
         Query(description="Repeatable. Default: booked and pending; void only when asked for."),
@@ -42,20 +46,18 @@ def list_transactions(
         Query(description="Also list pending items already replaced by their booked transaction (`booked_as_id`)."),
     ] = False,
     min_amount: Annotated[
-        Decimal | None,
+        str | None,
         Query(
-            max_digits=_DIGITS,
-            decimal_places=_DECIMALS,
+            pattern=AMOUNT_FILTER_PATTERN,
             description="At least this amount (signed, exact).",
             examples=["-100.00"],
         ),
     ] = None,
     max_amount: Annotated[
-        Decimal | None,
+        str | None,
         Query(
-            max_digits=_DIGITS,
-            decimal_places=_DECIMALS,
-            description="At most this amount (signed, exact).",
+            pattern=AMOUNT_FILTER_PATTERN,
+            description="At most this amount (signed, exact); not below `min_amount` (400 `invalid_amount_range`).",
             examples=["-0.01"],
         ),
     ] = None,
@@ -64,7 +66,13 @@ def list_transactions(
         Query(description="Words to find in description or counterparty; all must appear (case-insensitive)."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page.")] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="`next_cursor` of the previous page, as given: any other value is 400 `invalid_cursor`.",
+        ),
+    ] = None,
 ) -> Page[TransactionRead]:
     """The caller's transactions, newest first (`booking_date`, then `id`), with keyset pagination: pass
     `next_cursor` back as `cursor`. Pages stay stable while new transactions arrive.
@@ -79,8 +87,8 @@ def list_transactions(
         date_to=date_to,
         statuses=frozenset(status) if status else DEFAULT_STATUSES,
         include_superseded=include_superseded,
-        min_amount=min_amount,
-        max_amount=max_amount,
+        min_amount=Decimal(min_amount) if min_amount is not None else None,
+        max_amount=Decimal(max_amount) if max_amount is not None else None,
         q=q,
     )
     page = transaction_service.list(session, user, filters=filters, limit=limit, cursor=cursor)

@@ -7,11 +7,13 @@ from typing import Annotated
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
 from src.accounts.schemas import Amount, without_nul
-from src.api.schemas import Schema
+from src.api.schemas import WITHOUT_NUL, Schema
 from src.models.enums import TransactionStatus
 
 # Search words as typed; surrounding blanks dropped (only blanks: no search).
-SearchText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(without_nul)]
+SearchText = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=200, pattern=WITHOUT_NUL), AfterValidator(without_nul)
+]
 
 
 class TransactionRead(Schema):

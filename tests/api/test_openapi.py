@@ -15,6 +15,8 @@ from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from schemathesis.checks import content_type_conformance, response_schema_conformance, status_code_conformance
 
 METHODS = {"get", "post", "put", "patch", "delete"}
+# Takes no input and reads only the settings: there is nothing to refuse (and no 422 to document).
+CANNOT_FAIL = {"/api/meta"}
 
 
 @pytest.fixture
@@ -37,7 +39,7 @@ class TestDocument:
                 operation_ids.append(operation["operationId"])
                 assert operation.get("description") or operation.get("summary"), (method, path)
                 errors = [code for code in operation["responses"] if code.startswith(("4", "5"))]
-                if path != "/api/connections/callback":
+                if path not in CANNOT_FAIL:
                     assert errors, f"{method.upper()} {path} documents no error response"
                 for code in errors:
                     schema = operation["responses"][code]["content"]["application/json"]["schema"]
