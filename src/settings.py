@@ -71,6 +71,9 @@ class Settings(BaseSettings):
 
     dagster_url: str | None = None
     dagster_location_name: str | None = None
+    # How long the API waits on Dagster for one answer (a launch's several GraphQL requests together): a request
+    # never waits longer; a launch that ran out of time is retried, and adopted if it happened after all.
+    dagster_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
 
     public_base_url: str | None = None
     frontend_url: str | None = None

@@ -4,8 +4,13 @@
   so concurrent clicks share one job and one run, across API processes too.
 - A read asks Dagster at most once per job per second however many clients poll: the row's `status_checked_at`
   is claimed with a conditional UPDATE; whoever loses the claim reads the stored state.
-- Dagster being down is a state: the job stays `pending` with a message and every later read or click tries to
-  launch it again, for JOB_LAUNCH_WINDOW_MINUTES; then it fails ("could not reach the sync engine").
+- Dagster being down, paused or slow is a state: the job stays `pending` with a message, and a later read or click
+  launches it again, at most once per job every LAUNCH_RETRY_INTERVAL whoever asks, for JOB_LAUNCH_WINDOW_MINUTES;
+  then it fails ("could not reach the sync engine"). No request waits on Dagster longer than the API's client
+  allows (DAGSTER_TIMEOUT_SECONDS, about a second).
+- Every launch attempt tags its run with the job's id (`finsync/job_id`): an attempt that ran out of time here may
+  have created the run there, so the next attempt first asks for a run with that tag and adopts it if there is one,
+  instead of starting a second.
 """
 
 import logging
@@ -14,7 +19,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import case, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -40,7 +45,9 @@ from src.settings import settings
 log = logging.getLogger(__name__)
 
 CONNECTION_JOB = "gocardless_connection_sync_job"
-POLL_INTERVAL = timedelta(seconds=1)
+JOB_TAG = "finsync/job_id"  # on every run a job launches: how a retry finds the run an unanswered attempt created
+POLL_INTERVAL = timedelta(seconds=1)  # between two reads of a job's run
+LAUNCH_RETRY_INTERVAL = timedelta(seconds=5)  # between two launch attempts of a job that has no run yet
 UNREACHABLE_MESSAGE = "The sync engine is not answering yet; finsync keeps trying to start this sync."
 GAVE_UP_MESSAGE = "could not reach the sync engine"
 FORGOTTEN_MESSAGE = "The sync engine no longer knows this run; please start the sync again."
@@ -159,16 +166,26 @@ class JobService:
     def _launch(self, session: Session, dagster: DagsterClient, job: Job) -> None:
         now = datetime.now(UTC)
         window = timedelta(minutes=settings.job_launch_window_minutes)
+        retry = job.launch_attempts > 0
         job.launch_attempts += 1
         # The documented form: the client expands "*" into the job's ops and tags the run with the connection,
         # so that Dagster never runs two syncs of one connection at once.
-        result = dagster.launch(CONNECTION_JOB, {"ops": {"*": {"config": {"connection_id": str(job.entity_id)}}}})
+        result = dagster.launch(
+            CONNECTION_JOB,
+            {"ops": {"*": {"config": {"connection_id": str(job.entity_id)}}}},
+            tags={JOB_TAG: str(job.id)},
+            adopt_tagged=JOB_TAG if retry else None,
+        )
         context = {"job_id": str(job.id), "connection_id": str(job.entity_id), "attempt": job.launch_attempts}
         if isinstance(result, Launched):
             job.dagster_run_id = result.run_id
             job.status = JobStatus.running
             job.error_message = None
-            log.info("sync run launched", extra={**context, "run_id": result.run_id})
+            # Adopted: an earlier attempt that ran out of time here had created the run there.
+            log.info(
+                "sync run adopted" if result.adopted else "sync run launched",
+                extra={**context, "run_id": result.run_id},
+            )
         elif isinstance(result, Rejected):
             job.status = JobStatus.failed
             job.error_message = f"The sync engine refused to start the sync: {result.reason}"
@@ -191,7 +208,8 @@ class JobService:
 
     # -- refreshing -----------------------------------------------------------------------------------------------
     def _claim(self, session: Session, job_ids: list[uuid.UUID]) -> list[Job]:
-        """Claim the right to ask Dagster about these jobs now (at most once a second per job, across processes).
+        """Claim the right to ask Dagster about these jobs now, across processes: a job's run is read at most once a
+        second, a job without a run is launched again at most once every LAUNCH_RETRY_INTERVAL.
 
         The claim answers the claimed rows as they are now (another process may have moved them on since they were
         read), loaded into the session in place of the stale copies: no second read."""
@@ -199,12 +217,13 @@ class JobService:
             return []
         # SKIP LOCKED: while one request holds the claim (and asks Dagster), the others do not queue behind its
         # row lock; they answer at once with the state stored last.
+        interval = case((Job.dagster_run_id.is_(None), LAUNCH_RETRY_INTERVAL), else_=POLL_INTERVAL)
         due = (
             select(Job.id)
             .where(
                 Job.id.in_(job_ids),
                 Job.status.in_(UNFINISHED_JOB_STATUSES),
-                (Job.status_checked_at.is_(None)) | (Job.status_checked_at <= func.clock_timestamp() - POLL_INTERVAL),
+                (Job.status_checked_at.is_(None)) | (Job.status_checked_at <= func.clock_timestamp() - interval),
             )
             .with_for_update(skip_locked=True)
         )

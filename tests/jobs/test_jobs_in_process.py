@@ -1,9 +1,12 @@
 """Jobs in-process, where no live Dagster is needed: the sync engine unreachable (a closed loopback port: a real
-refusal, not a mock), the launch window, the rate-limit answer, ownership and cancel before a run exists."""
+refusal, not a mock) or paused (a loopback server that accepts and never answers), the launch window, the
+rate-limit answer, ownership and cancel before a run exists."""
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
@@ -12,7 +15,12 @@ from sqlalchemy.orm import Session
 from src.models import Job, User
 from src.models.enums import GcScope
 from src.providers.dagster.client import DagsterClient, get_dagster_client
+from src.settings import settings
 from tests.factories import auth_headers, create_account, create_connection, create_user_with_password
+from tests.harness.dagster_faults import SilentServer
+
+ABOUT_A_SECOND = 1.5  # the API's Dagster client waits 1 s at most (DAGSTER_TIMEOUT_SECONDS); the rest is our work
+LAUNCH_RETRY_SECONDS = 5
 
 
 @pytest.fixture
@@ -77,6 +85,110 @@ class TestDagsterDown:
         canceled = jobs_api.post(f"/api/jobs/{job_id}/cancel", headers=headers).json()
         assert canceled["status"] == "canceled"
         assert jobs_api.post(f"/api/jobs/{job_id}/cancel", headers=headers).status_code == 409
+
+
+@pytest.fixture
+def paused_dagster() -> Iterator[SilentServer]:
+    server = SilentServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def paused_api(api: TestClient, paused_dagster: SilentServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    """The API with the Dagster client it builds from Settings (no override), pointed at a Dagster that accepts
+    connections and never answers, as a webserver stopped with SIGSTOP does."""
+    monkeypatch.setattr(settings, "dagster_url", paused_dagster.url)
+    monkeypatch.setattr(settings, "dagster_location_name", None)
+    get_dagster_client.cache_clear()
+    yield api
+    get_dagster_client().close()
+    get_dagster_client.cache_clear()
+
+
+def _timed(call: Callable[[], httpx.Response]) -> tuple[float, httpx.Response]:
+    started = time.monotonic()
+    response = call()
+    return time.monotonic() - started, response
+
+
+def _attempts(db_session: Session, job_id: str) -> int:
+    return int(db_session.scalar(select(Job.launch_attempts).where(Job.id == job_id)) or 0)
+
+
+class TestDagsterPaused:
+    def test_sync_now_and_twenty_polls_each_answer_within_about_a_second(
+        self,
+        paused_api: TestClient,
+        paused_dagster: SilentServer,
+        db_session: Session,
+        user: User,
+        headers: dict[str, str],
+    ) -> None:
+        connection = create_connection(db_session, user=user)
+        started = time.monotonic()
+        took, clicked = _timed(lambda: paused_api.post(f"/api/connections/{connection.id}/sync", headers=headers))
+        assert took < ABOUT_A_SECOND, took
+        assert clicked.status_code == 202
+        job = clicked.json()
+        assert job["status"] == "pending"
+        assert "not answering" in job["error_message"]
+
+        polls = []
+        for _ in range(20):
+            took, polled = _timed(lambda: paused_api.get(f"/api/jobs/{job['id']}", headers=headers))
+            polls.append(took)
+            assert polled.status_code == 200
+            assert polled.json()["status"] == "pending"
+            time.sleep(0.25)
+        elapsed = time.monotonic() - started
+        assert max(polls) < ABOUT_A_SECOND, polls
+        attempts = _attempts(db_session, job["id"])
+        assert 1 <= attempts <= 1 + elapsed // LAUNCH_RETRY_SECONDS, (attempts, elapsed)
+        assert paused_dagster.connections <= attempts  # an attempt waits once, whatever requests it is made of
+
+    def test_a_launch_is_tried_again_at_most_once_every_five_seconds_whoever_asks(
+        self, paused_api: TestClient, db_session: Session, user: User, headers: dict[str, str]
+    ) -> None:
+        connection = create_connection(db_session, user=user)
+        job_id = paused_api.post(f"/api/connections/{connection.id}/sync", headers=headers).json()["id"]
+        assert _attempts(db_session, job_id) == 1
+
+        def last_attempt_was(seconds: int) -> None:
+            db_session.execute(
+                text("UPDATE jobs SET status_checked_at = clock_timestamp() - make_interval(secs => :s) WHERE id = :j"),
+                {"s": seconds, "j": job_id},
+            )
+
+        last_attempt_was(3)  # polled once a second, a job's run is read again; a launch is not tried again yet
+        assert paused_api.get(f"/api/jobs/{job_id}", headers=headers).json()["status"] == "pending"
+        assert paused_api.post(f"/api/connections/{connection.id}/sync", headers=headers).status_code == 200
+        assert paused_api.get("/api/jobs", headers=headers).status_code == 200
+        assert _attempts(db_session, job_id) == 1
+
+        last_attempt_was(LAUNCH_RETRY_SECONDS + 1)
+        assert paused_api.get(f"/api/jobs/{job_id}", headers=headers).json()["status"] == "pending"
+        assert paused_api.get(f"/api/jobs/{job_id}", headers=headers).status_code == 200
+        assert _attempts(db_session, job_id) == 2
+
+    def test_sync_all_and_the_job_list_wait_on_dagster_once(
+        self, paused_api: TestClient, db_session: Session, user: User, headers: dict[str, str]
+    ) -> None:
+        """Three connections, three launches: the first that runs out of time leaves Dagster alone for a while, so
+        the others answer "not answering" at once instead of each waiting in turn."""
+        for _ in range(3):
+            create_connection(db_session, user=user)
+        took, synced = _timed(lambda: paused_api.post("/api/sync", headers=headers))
+        assert took < ABOUT_A_SECOND, took
+        jobs = synced.json()["items"]
+        assert [job["status"] for job in jobs] == ["pending"] * 3
+
+        time.sleep(get_dagster_client().rest)  # Dagster is asked again from now on
+        db_session.execute(text("UPDATE jobs SET status_checked_at = clock_timestamp() - interval '1 minute'"))
+        took, listed = _timed(lambda: paused_api.get("/api/jobs", headers=headers))
+        assert took < ABOUT_A_SECOND, took
+        assert [job["status"] for job in listed.json()["items"]] == ["pending"] * 3
+        assert all(_attempts(db_session, job["id"]) == 2 for job in jobs)
 
 
 class TestManyClicksOnOnePooledConnection:

@@ -12,14 +12,17 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from src.jobs.service import JOB_TAG
 from src.jobs.verdict import INTERNAL_FAILURE_MESSAGE
 from src.providers.gocardless.client import GoCardlessClient
 from tests.harness.dagster import LiveDagster
+from tests.harness.dagster_faults import SlowProxy
 from tests.harness.live import LiveApi, connect_sandbox_bank, registered_client, wait_for_job
 from tests.harness.sandbox import SandboxControl
 
 PASSWORD = "sync jobs passphrase"
 TERMINAL = {"completed", "failed", "canceled"}
+ABOUT_A_SECOND = 1.5  # the API's Dagster client waits 1 s at most (DAGSTER_TIMEOUT_SECONDS)
 
 
 @pytest.fixture
@@ -212,17 +215,18 @@ class TestTriggerJob:
         from src.settings import settings
 
         user = User(live)
+        other = User(live)  # a second connection of the same bank by one person would be refused as a duplicate
         first_connection, first_job = user.connect(customer="alice")
-        other_connection, other_job = user.connect(customer="dmitri")
+        other_connection, other_job = other.connect(customer="dmitri")
         user.wait(first_job)
-        user.wait(other_job)
+        other.wait(other_job)
         engine = create_engine(str(dagster.database_url))
         with engine.connect() as db:
             synced_before = db.execute(
                 text("SELECT last_synced_at FROM connections WHERE id = :c"), {"c": other_connection}
             ).scalar_one()
         monkeypatch.setattr(settings, "dagster_url", dagster.url)
-        dagster_client.get_dagster_client.cache_clear()
+        dagster_client.get_patient_dagster_client.cache_clear()
         try:
             run_id = dagster_client.trigger_job(
                 "gocardless_sync_job", {"ops": {"*": {"config": {"connection_id": first_connection}}}}
@@ -234,13 +238,84 @@ class TestTriggerJob:
                 time.sleep(0.5)
             assert dagster_client.get_run_status(run_id) == "SUCCESS"
         finally:
-            dagster_client.get_dagster_client.cache_clear()
+            dagster_client.get_patient_dagster_client().close()
+            dagster_client.get_patient_dagster_client.cache_clear()
         with engine.connect() as db:
             synced_after = db.execute(
                 text("SELECT last_synced_at FROM connections WHERE id = :c"), {"c": other_connection}
             ).scalar_one()
         engine.dispose()
         assert synced_after == synced_before
+
+
+class TestDagsterSlow:
+    def test_a_launch_that_ran_out_of_time_but_happened_is_adopted_not_repeated(
+        self, tmp_path: Path, dagster: LiveDagster, sandbox: SandboxControl
+    ) -> None:
+        """The API talks to the live Dagster through a proxy that holds answers: Dagster launches the run, the API
+        stops waiting after about a second and says "not answering"; the next attempt finds the run by its job tag
+        and adopts it. Every request answers within about a second, and the sync runs once."""
+        sandbox.set_limits(account_daily=1000)
+        proxy = SlowProxy(dagster.url)
+        api = LiveApi(
+            tmp_path / "api.log",
+            env={
+                "DATABASE_URL": str(dagster.database_url),
+                "GOCARDLESS_BASE_URL": sandbox.base_url,
+                "DAGSTER_URL": proxy.url,
+            },
+        )
+        try:
+            user = User(api)
+            connection_id, first = user.connect()
+            user.wait(first)
+            runs_before = dagster.run_count(connection_id)
+            launches_before = proxy.operations("FinsyncLaunchRun")
+
+            proxy.delay = 3.0
+            started = time.monotonic()
+            clicked = user.http.post(f"/api/connections/{connection_id}/sync")
+            assert time.monotonic() - started < ABOUT_A_SECOND
+            assert clicked.status_code == 202
+            job = clicked.json()
+            assert job["status"] == "pending"
+            assert "not answering" in job["error_message"]
+            deadline = time.monotonic() + 30
+            while dagster.run_count(connection_id) == runs_before:  # Dagster launched it all the same
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+            proxy.delay = 0.0
+
+            polls: list[float] = []
+            deadline = time.monotonic() + 90
+            while job["status"] not in TERMINAL:
+                assert time.monotonic() < deadline, job
+                time.sleep(0.5)
+                started = time.monotonic()
+                job = user.http.get(f"/api/jobs/{job['id']}").json()
+                polls.append(time.monotonic() - started)
+            assert job["status"] == "completed", job
+            assert max(polls) < ABOUT_A_SECOND, polls
+            assert dagster.run_count(connection_id) == runs_before + 1
+            assert proxy.operations("FinsyncLaunchRun") == launches_before + 1
+            engine = create_engine(str(dagster.database_url))
+            try:
+                with engine.connect() as db:
+                    run_id, attempts = db.execute(
+                        text("SELECT dagster_run_id, launch_attempts FROM jobs WHERE id = :j"), {"j": job["id"]}
+                    ).one()
+            finally:
+                engine.dispose()
+            assert attempts == 2
+            tagged = dagster.query(
+                "query($f: RunsFilter) { runsOrError(filter: $f) { ... on Runs { results { runId } } } }",
+                {"f": {"tags": [{"key": JOB_TAG, "value": job["id"]}]}},
+            )["runsOrError"]["results"]
+            assert [run["runId"] for run in tagged] == [run_id]
+            assert any("sync run adopted" in line and job["id"] in line for line in api.logs().splitlines())
+        finally:
+            api.stop()
+            proxy.stop()
 
 
 class TestDagsterDown:

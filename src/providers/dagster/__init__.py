@@ -13,6 +13,7 @@ from src.providers.dagster.client import (
     TerminateResult,
     Unreachable,
     get_dagster_client,
+    get_patient_dagster_client,
     get_run_status,
     trigger_job,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "Terminated",
     "Unreachable",
     "get_dagster_client",
+    "get_patient_dagster_client",
     "get_run_status",
     "trigger_job",
 ]

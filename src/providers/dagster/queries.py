@@ -92,6 +92,18 @@ query FinsyncRuns($filter: RunsFilter!, $limit: Int!) {
     + _RUN_FIELDS
 )
 
+# The ids of the runs that carry a tag (newest first): the run an earlier launch attempt created, if it did.
+TAGGED_RUNS = """
+query FinsyncTaggedRuns($filter: RunsFilter!, $limit: Int!) {
+  runsOrError(filter: $filter, limit: $limit) {
+    __typename
+    ... on Runs { results { runId } }
+    ... on InvalidPipelineRunsFilterError { message }
+    ... on PythonError { message }
+  }
+}
+"""
+
 # A failed run's events, for the failure's own text: the step failure, or the run failure when no step failed
 # (a resource that could not start). There is no event-type filter, so the client pages through them.
 RUN_FAILURE_EVENTS = """
@@ -138,5 +150,6 @@ JOB_OPS_DOCUMENT: DocumentNode = parse(JOB_OPS)
 LAUNCH_RUN_DOCUMENT: DocumentNode = parse(LAUNCH_RUN)
 RUN_DOCUMENT: DocumentNode = parse(RUN)
 RUNS_DOCUMENT: DocumentNode = parse(RUNS)
+TAGGED_RUNS_DOCUMENT: DocumentNode = parse(TAGGED_RUNS)
 RUN_FAILURE_EVENTS_DOCUMENT: DocumentNode = parse(RUN_FAILURE_EVENTS)
 TERMINATE_RUN_DOCUMENT: DocumentNode = parse(TERMINATE_RUN)

@@ -9,7 +9,7 @@ run of the same connection in the queue.
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -32,6 +32,7 @@ from src.providers.dagster.client import (
 )
 from src.settings import settings
 from tests.harness.dagster import LiveDagster
+from tests.harness.dagster_faults import SilentServer, SlowProxy
 from tests.harness.pipeline import connect_sandbox
 from tests.harness.sandbox import SandboxControl, free_port
 
@@ -51,17 +52,24 @@ def client(dagster: LiveDagster) -> Iterator[DagsterClient]:
         yield dagster_api
 
 
+def forget_settings_clients() -> None:
+    """Close and forget the clients built from Settings, so the next call builds them from the current values."""
+    for factory in (dagster_client.get_dagster_client, dagster_client.get_patient_dagster_client):
+        if factory.cache_info().currsize:
+            factory().close()
+        factory.cache_clear()
+
+
 @pytest.fixture
 def settings_client(dagster: LiveDagster, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """`get_dagster_client()` (behind trigger_job and get_run_status) built from Settings naming the live Dagster."""
+    """The clients built from Settings (trigger_job and get_run_status use the patient one) naming the live Dagster."""
     monkeypatch.setattr(settings, "dagster_url", dagster.url)
     monkeypatch.setattr(settings, "dagster_location_name", None)
-    dagster_client.get_dagster_client.cache_clear()
+    forget_settings_clients()
     try:
         yield
     finally:
-        dagster_client.get_dagster_client().close()
-        dagster_client.get_dagster_client.cache_clear()
+        forget_settings_clients()
 
 
 def missing_connection() -> str:
@@ -164,7 +172,7 @@ class TestLaunch:
         assert "*" not in run_config["ops"]
         assert "source__gocardless__extract__institutions" in run_config["ops"]
         assert {entry["config"]["connection_id"] for entry in run_config["ops"].values()} == {connection_id}
-        state, _ = wait_for(dagster_client.get_dagster_client(), run_id, TERMINAL)
+        state, _ = wait_for(dagster_client.get_patient_dagster_client(), run_id, TERMINAL)
         assert state.status == "FAILURE"
         assert state.failure_message == f"connection {connection_id} does not exist"
         assert get_run_status(run_id) == "FAILURE"
@@ -180,6 +188,30 @@ class TestLaunch:
         assert state.failure_message is None
         assert state.steps_done == state.steps_total == CONNECTION_JOB_STEPS
         assert dagster.run_count(tag_value=connection_id) == 1
+
+    def test_a_launch_tried_again_adopts_the_run_an_earlier_attempt_created(
+        self, client: DagsterClient, dagster: LiveDagster
+    ) -> None:
+        """The retry of a launch that ran out of time here but happened there: one run, whatever the attempts."""
+        connection_id = missing_connection()
+        tags = {"finsync/job_id": str(uuid.uuid4())}
+        first = client.launch(CONNECTION_JOB, connection_run_config(connection_id), tags=tags)
+        again = client.launch(
+            CONNECTION_JOB, connection_run_config(connection_id), tags=tags, adopt_tagged="finsync/job_id"
+        )
+        other = client.launch(
+            CONNECTION_JOB,
+            connection_run_config(connection_id),
+            tags={"finsync/job_id": str(uuid.uuid4())},
+            adopt_tagged="finsync/job_id",
+        )
+
+        run_id = launched(first)
+        assert again == Launched(run_id, adopted=True)
+        assert isinstance(other, Launched)
+        assert not other.adopted  # no run carries that launch's tag yet: launched
+        assert dagster.run_count(tag_value=connection_id) == 2
+        assert wait_for(client, run_id, TERMINAL)[0].status == "FAILURE"
 
     def test_refusals(self, client: DagsterClient) -> None:
         unknown_job = client.launch("no_such_job", {})
@@ -296,9 +328,9 @@ class TestUnreachable:
     def test_the_wrappers_answer_none(self, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
         monkeypatch.setattr(settings, "dagster_url", f"http://127.0.0.1:{free_port()}")
         monkeypatch.setattr(settings, "dagster_location_name", None)
-        dagster_client.get_dagster_client.cache_clear()
+        forget_settings_clients()
         run_id = str(uuid.uuid4())
-        limit = 5.0 + 1  # the default timeout, plus a second
+        limit = 5.0 + 1  # the wrappers' (the default) timeout, plus a second
         try:
             with caplog.at_level("WARNING", logger="src.providers.dagster"):
                 started = time.monotonic()
@@ -308,8 +340,71 @@ class TestUnreachable:
                 assert get_run_status(run_id) is None
                 assert time.monotonic() - started < limit
         finally:
-            dagster_client.get_dagster_client().close()
-            dagster_client.get_dagster_client.cache_clear()
+            forget_settings_clients()
         by_message = {record.getMessage(): record for record in caplog.records}
         assert by_message["dagster launch unreachable"].job_name == SYNC_JOB  # type: ignore[attr-defined]
         assert by_message["dagster run read failed"].run_id == run_id  # type: ignore[attr-defined]
+
+
+class TestPausedOrSlow:
+    """A Dagster that does not answer (paused: a loopback server that accepts and never answers) or answers slowly
+    (a real Dagster behind a proxy that holds each answer): the timeout bounds a call, not each of its requests."""
+
+    def test_a_call_waits_at_most_its_timeout_however_many_requests_it_makes(self, dagster: LiveDagster) -> None:
+        # Three requests (code location, the job's ops, launchRun), each answered 0.6 s late: 1.8 s per request
+        # in time, but the call has 1 s in all.
+        proxy = SlowProxy(dagster.url, delay=0.6)
+        try:
+            with DagsterClient(proxy.url, timeout=1.0) as slow:
+                started = time.monotonic()
+                result = slow.launch(CONNECTION_JOB, star_config(missing_connection()))
+                took = time.monotonic() - started
+        finally:
+            proxy.stop()
+        assert isinstance(result, Unreachable), result
+        assert 0.9 < took < 1.4, took
+        assert proxy.operations("FinsyncLaunchRun") == 0  # it ran out of time before the launch was sent
+
+    def test_after_a_call_ran_out_of_time_dagster_is_left_alone_for_the_rest_period(self) -> None:
+        silent = SilentServer()
+        run_id = str(uuid.uuid4())
+        try:
+            with DagsterClient(silent.url, timeout=0.5, rest=1.5) as paused:
+                started = time.monotonic()
+                assert isinstance(paused.run(run_id), Unreachable)
+                assert 0.45 < time.monotonic() - started < 1.0
+                calls: dict[str, Callable[[], object]] = {
+                    "launch": lambda: paused.launch(CONNECTION_JOB, star_config(missing_connection())),
+                    "run": lambda: paused.run(run_id),
+                    "runs": lambda: paused.runs([run_id]),
+                    "terminate": lambda: paused.terminate(run_id),
+                }
+                for name, call in calls.items():
+                    started = time.monotonic()
+                    result = call()
+                    assert isinstance(result, Unreachable), (name, result)
+                    assert "asking again in" in result.reason, (name, result)
+                    assert time.monotonic() - started < 0.1, name
+                assert silent.connections == 1  # resting: nothing more went to the network
+
+                time.sleep(1.5)
+                started = time.monotonic()
+                assert isinstance(paused.run(run_id), Unreachable)
+                assert 0.45 < time.monotonic() - started < 1.0
+                assert silent.connections == 2  # the rest is over: asked again
+        finally:
+            silent.close()
+
+    def test_the_apis_client_waits_about_a_second(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        silent = SilentServer()
+        monkeypatch.setattr(settings, "dagster_url", silent.url)
+        monkeypatch.setattr(settings, "dagster_location_name", None)
+        forget_settings_clients()
+        try:
+            started = time.monotonic()
+            result = dagster_client.get_dagster_client().launch(SYNC_JOB, star_config(missing_connection()))
+            assert isinstance(result, Unreachable)
+            assert time.monotonic() - started < 1.5
+        finally:
+            forget_settings_clients()
+            silent.close()
