@@ -24,10 +24,10 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
-from bench._proxy import CountingProxy
 from src.jobs.service import CONNECTION_JOB
 from src.providers.dagster.client import DagsterClient, Launched, RunState
 from tests.harness.dagster import LiveDagster
+from tests.harness.dagster_faults import SlowProxy
 from tests.harness.live import LiveApi, connect_sandbox_bank, registered_client, wait_for_job
 from tests.harness.sandbox import PROJECT_ROOT, SandboxControl, SandboxServer
 
@@ -203,7 +203,7 @@ def run(
     sandbox = SandboxControl(server.base_url)
     env = {"DATABASE_URL": url, "GOCARDLESS_BASE_URL": server.base_url}
     dagster: LiveDagster | None = None
-    proxy: CountingProxy | None = None
+    proxy: SlowProxy | None = None
     api: LiveApi | None = None
     user: _User | None = None
     figures: dict[str, float] = {}
@@ -214,7 +214,7 @@ def run(
         # -- finsync's Dagster (deploy/dagster.dev.yaml), through the API ------------------------------------
         dagster = LiveDagster(workdir / "finsync-dagster", env=env)
         dagster.start()
-        proxy = CountingProxy(dagster.url)
+        proxy = SlowProxy(dagster.url)  # no delay: it only counts
         api = LiveApi(workdir / "api.log", env={**env, "DAGSTER_URL": proxy.url})
         user = _User(api.base_url)
         connection_id, first_job = user.connect()
