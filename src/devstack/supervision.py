@@ -119,14 +119,10 @@ class Supervisor:
     def _database_problem(self, now: float) -> str | None:
         if self._database is None:
             return None
-        reason = self._database()
-        if reason is None:
-            self._database_silent_since = None
-            return None
-        if self._database_silent_since is None:
-            self._database_silent_since = now
-        silent = now - self._database_silent_since
-        return f"stopped answering for {silent:.0f} s ({reason})" if silent >= self._database_silence_limit else None
+        self._database_silent_since, problem = _silence(
+            self._database(), self._database_silent_since, now, self._database_silence_limit
+        )
+        return problem
 
     def _problem(self, service: Service, now: float, probing: bool) -> str | None:
         code = service.process.poll()
@@ -134,14 +130,8 @@ class Supervisor:
             return f"exited with code {code}"
         if not probing or service.alive is None:
             return None
-        reason = service.alive()
-        if reason is None:
-            service.silent_since = None
-            return None
-        if service.silent_since is None:
-            service.silent_since = now
-        silent = now - service.silent_since
-        return f"stopped answering for {silent:.0f} s ({reason})" if silent >= service.silence_limit else None
+        service.silent_since, problem = _silence(service.alive(), service.silent_since, now, service.silence_limit)
+        return problem
 
     def _restart(self, service: Service, problem: str, now: float) -> int | None:
         while service.restarts and now - service.restarts[0] > self._restart_window:
@@ -166,3 +156,12 @@ class Supervisor:
             self._announce_ready()
         self._next_probe = self._clock() + self._probe_interval
         return None
+
+
+def _silence(reason: str | None, since: float | None, now: float, limit: float) -> tuple[float | None, str | None]:
+    """(silent since, problem): a part that answered is not silent; one silent for `limit` seconds is a problem."""
+    if reason is None:
+        return None, None
+    since = now if since is None else since
+    silent = now - since
+    return since, (f"stopped answering for {silent:.0f} s ({reason})" if silent >= limit else None)
