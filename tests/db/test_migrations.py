@@ -43,3 +43,27 @@ class TestMigrations:
             assert expected <= set(inspect(engine).get_table_names())
         finally:
             engine.dispose()
+
+    def test_addresses_stored_before_normalisation_take_their_normal_form(self, isolated_database_url: str) -> None:
+        """Decomposed spellings (e + combining accent) become the composed form; two accounts that differ only in
+        form are both left as they are."""
+        import unicodedata
+
+        config = alembic_config(isolated_database_url)
+        command.downgrade(config, "0004")
+        lone = unicodedata.normalize("NFD", "rené@example.com")
+        twin_nfd, twin_nfc = unicodedata.normalize("NFD", "zoë@example.com"), "zoë@example.com"
+        engine = create_engine(isolated_database_url)
+        try:
+            with engine.begin() as connection:
+                for address in (lone, twin_nfd, twin_nfc):
+                    connection.execute(
+                        text("INSERT INTO users (id, email, password_hash) VALUES (gen_random_uuid(), :e, 'x')"),
+                        {"e": address},
+                    )
+            upgrade_to_head(isolated_database_url)
+            with engine.connect() as connection:
+                stored = set(connection.execute(text("SELECT email FROM users")).scalars())
+            assert stored == {"rené@example.com", twin_nfd, twin_nfc}
+        finally:
+            engine.dispose()
