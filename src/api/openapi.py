@@ -67,8 +67,12 @@ def _restore_examples(schemas: dict[str, Any]) -> None:
     are put back as written."""
     for model in _api_models(BaseModel):
         extra = model.model_config.get("json_schema_extra")
-        if isinstance(extra, dict) and "examples" in extra and model.__name__ in schemas:
-            schemas[model.__name__]["examples"] = json.loads(json.dumps(extra["examples"]))
+        component = schemas.get(model.__name__)
+        if not isinstance(extra, dict) or "examples" not in extra or component is None:
+            continue
+        # Only the model the component was made from (same name and fields), not one of the same name elsewhere.
+        if set(component.get("properties", {})) == {field.alias or name for name, field in model.model_fields.items()}:
+            component["examples"] = json.loads(json.dumps(extra["examples"]))
 
 
 def _api_models(base: type[BaseModel]) -> Iterator[type[BaseModel]]:
