@@ -9,7 +9,7 @@ from src.accounts.schemas import AccountRead, AccountUpdate, BalanceSnapshotRead
 from src.accounts.service import account as account_service
 from src.api.deps import SessionDep
 from src.api.errors import error_responses
-from src.api.pagination import MAX_LIMIT
+from src.api.pagination import MAX_LIMIT, CursorQuery
 from src.api.schemas import Day, Page
 from src.auth.dependencies import CurrentUser
 
@@ -53,13 +53,7 @@ def list_account_balances(
         Day | None, Query(alias="to", description="Last day, inclusive; not before `from` (400 `invalid_date_range`).")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = MAX_LIMIT,
-    cursor: Annotated[
-        str | None,
-        Query(
-            max_length=200,
-            description="`next_cursor` of the previous page, as given: any other value is 400 `invalid_cursor`.",
-        ),
-    ] = None,
+    cursor: CursorQuery = None,
 ) -> Page[BalanceSnapshotRead]:
     """The account's daily balances in range, oldest first. Days the bank reported no balance for are absent
     (not filled in). `from` after `to` answers 400 `invalid_date_range`."""

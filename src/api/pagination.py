@@ -5,11 +5,22 @@ A cursor that does not decode is the caller's mistake: `InvalidCursorError` (400
 
 import base64
 import json
-from typing import Any
+from typing import Annotated, Any
+
+from fastapi import Query
 
 from src.errors import AppError
 
 MAX_LIMIT = 500
+
+CursorQuery = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        description="`next_cursor` of the previous page, as given: any other value is 400 `invalid_cursor`.",
+    ),
+]
+"""The `cursor` query parameter of every keyset-paged listing."""
 
 
 class InvalidCursorError(AppError):

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from src.api.deps import SessionDep
 from src.api.errors import error_responses
-from src.api.pagination import MAX_LIMIT
+from src.api.pagination import MAX_LIMIT, CursorQuery
 from src.api.schemas import Day, Page
 from src.auth.dependencies import CurrentUser
 from src.models.enums import TransactionStatus
@@ -66,13 +66,7 @@ def list_transactions(
         Query(description="Words to find in description or counterparty; all must appear (case-insensitive)."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    cursor: Annotated[
-        str | None,
-        Query(
-            max_length=200,
-            description="`next_cursor` of the previous page, as given: any other value is 400 `invalid_cursor`.",
-        ),
-    ] = None,
+    cursor: CursorQuery = None,
 ) -> Page[TransactionRead]:
     """The caller's transactions, newest first (`booking_date`, then `id`), with keyset pagination: pass
     `next_cursor` back as `cursor`. Pages stay stable while new transactions arrive.

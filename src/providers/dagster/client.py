@@ -10,9 +10,9 @@ logged as an error and counts as Rejected where that exists, else as Unreachable
 
 Waiting is bounded per call, not per request: `timeout` is what one call (a launch is up to four GraphQL requests:
 an earlier attempt's run, the code location, the job's ops, launchRun) may take in all, so the API, whose client
-waits about a second, answers in about a second however Dagster behaves. A Dagster that let a call run out of time (paused, overloaded) is not
-asked again for a rest period: calls in between answer Unreachable at once, so a burst of polls does not tie the
-API's worker threads up waiting one after another on a webserver that does not answer.
+waits about a second, answers in about a second however Dagster behaves. A Dagster that let a call run out of time
+(paused, overloaded) is not asked again for a rest period: calls in between answer Unreachable at once, so a burst
+of polls does not tie the API's worker threads up waiting one after another on a webserver that does not answer.
 
 A launch that ran out of time here may still have happened there. A caller that tags each launch with a value of
 its own (the jobs service: `finsync/job_id`) and names that tag in `adopt_tagged` when it tries again gets the run
