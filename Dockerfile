@@ -4,7 +4,8 @@
 #   Dagster webserver: dagster-webserver -h 0.0.0.0 -p 3001 -w workspace.yaml
 #   Dagster daemon:    dagster-daemon run -w workspace.yaml
 #   Migrations:        finsync migrate
-# Production runs set DATABASE_URL (no embedded PostgreSQL in containers), JWT_SECRET and FINSYNC_ENV=production;
+# Production runs set DATABASE_URL (no embedded PostgreSQL in containers), JWT_SECRET, FINSYNC_SECRET_KEY and
+# FINSYNC_ENV=production;
 # docker-compose.yml runs all four with the environment each needs.
 
 ARG PYTHON_VERSION=3.11
