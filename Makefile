@@ -9,6 +9,8 @@ UV := $(TOOLS)/uv/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# Two workers (pytest-xdist): most of the suite waits on live servers, so two halves overlap on two cores.
+PYTEST_WORKERS ?= 2
 
 .PHONY: dev test lint format typecheck pytest migrate bench sync clean
 
@@ -39,7 +41,7 @@ format: sync
 	$(BIN)/ruff check --fix .
 
 pytest: sync
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 test: lint pytest
 

@@ -1,6 +1,7 @@
 """Test harness.
 
 - One PostgreSQL per test run (`tests/harness/database.py`): embedded in a temporary folder, or TEST_DATABASE_URL.
+  Under pytest-xdist (`make test` runs two workers) each worker has its own; the controller starts none.
   The schema is built by the migrations, never `create_all`.
 - `db_session`: for in-process tests. A connection holds an outer transaction that is rolled back at teardown;
   the Session joins it with savepoints, so code that commits (the unit of work) still leaves nothing behind.
@@ -43,7 +44,14 @@ if TYPE_CHECKING:
 _state: dict[str, database.TestDatabases] = {}
 
 
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    """`make test` runs the suite on two pytest-xdist workers; the controller that hands out tests runs none."""
+    return getattr(config.option, "dist", "no") != "no" and not hasattr(config, "workerinput")
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    if _is_xdist_controller(config):
+        return
     databases = database.prepare()
     _state["databases"] = databases
     os.environ["DATABASE_URL"] = databases.main_url
@@ -53,6 +61,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
     settings.database_url = databases.main_url
     dispose_engine()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`--dist loadgroup`), the tests that share the session's live Dagster run on one worker
+    (one Dagster started, not one per worker), and those that start whole `make dev` stacks run one after another."""
+    for item in items:
+        if "dagster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("dagster"))
+        elif item.path.parent.name == "e2e" or item.path.name == "test_dev.py":
+            item.add_marker(pytest.mark.xdist_group("stack"))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -18,7 +18,8 @@ SANDBOX_BANK = "SANDBOXFINANCE_SFIN0000"
 # ".." once made the client call `GET /api/v2/` with its token: a dot-segment is removed by URL resolution even
 # when every other character is percent-encoded.
 NOT_IDS = [".", "..", "", "a/b", "../accounts", "a?b=c", "a#b", "ab\x00cd", "ab\ncd", "%2e%2e", " x"]
-NOT_UUIDS = [*NOT_IDS, "not-a-uuid", str(uuid.uuid4()) + "/", str(uuid.uuid4())[:-1]]
+A_UUID = "8f1c2a4e-5b6d-4e7f-9a0b-1c2d3e4f5a6b"
+NOT_UUIDS = [*NOT_IDS, "not-a-uuid", A_UUID + "/", A_UUID[:-1]]  # fixed: parallel workers must collect the same ids
 
 Call = Callable[[GoCardlessClient, str], object]
 
