@@ -22,15 +22,11 @@ from src.ingest import raw
 from src.ingest.keys import assign_keys
 from src.models import Connection, GcAccount, GcAccountLimit, GcAgreement, GcRequisition, GcTransaction
 from src.models.enums import GcAccessState, GcScope, SyncOutcomeKind
+from src.models.gocardless import UNKNOWN_RESET_BACKOFF, calls_back_at
 from src.providers.gocardless import errors
 from src.providers.gocardless.client import GoCardlessClient
 
 log = logging.getLogger(__name__)
-
-UNKNOWN_RESET_BACKOFF = timedelta(hours=1)
-"""How long a scope rests after a 429 that said nothing of when calls come back (a bank's own limit, say). A
-missing reset means "unknown", not "tomorrow": after this back-off the scope is called again and its answer is
-trusted (GoCardless does not count refused calls, so a retry costs nothing of the day's allowance)."""
 
 
 @dataclass(frozen=True)
@@ -107,18 +103,11 @@ def account_targets(session: Session, connection_ids: list[uuid.UUID]) -> list[A
 
 
 def _limit_blocks(session: Session, gc_account_id: str, scope: GcScope, now: datetime) -> datetime | None:
-    """The reset time when the scope's remaining count is zero and the reset is still ahead, else None."""
-    row = session.execute(
-        select(GcAccountLimit.remaining, GcAccountLimit.reset_at, GcAccountLimit.updated_at).where(
-            GcAccountLimit.gc_account_id == gc_account_id, GcAccountLimit.scope == scope
-        )
-    ).first()
-    if row is None or row.remaining is None or row.remaining > 0:
-        return None
-    # No reset recorded (headers without one): the back-off counts from when the exhaustion was recorded, so it
-    # ends; it never moves forward with each sync.
-    reset_at: datetime = row.reset_at or row.updated_at + UNKNOWN_RESET_BACKOFF
-    return reset_at if reset_at > now else None
+    """When the scope may be called again, if that is still ahead; else None (`calls_back_at`)."""
+    back: datetime | None = session.scalar(
+        select(calls_back_at()).where(GcAccountLimit.gc_account_id == gc_account_id, GcAccountLimit.scope == scope)
+    )
+    return back if back is not None and back > now else None
 
 
 def _handle_error(

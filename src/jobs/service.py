@@ -19,7 +19,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, text, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -27,9 +27,18 @@ from src.connections.service import connection as connection_service
 from src.errors import AppError, ConflictError, NotFoundError, ServiceUnavailableError
 from src.jobs.schemas import JobRead, Outcome, Progress
 from src.jobs.verdict import INTERNAL_FAILURE_MESSAGE, AccountOutcome, account_label, judge
-from src.models import Account, Connection, Job, SyncOutcome, User
+from src.models import Account, Connection, GcAccount, GcAccountLimit, Job, SyncOutcome, User
 from src.models.connections import currently_active, effective_status
-from src.models.enums import UNFINISHED_JOB_STATUSES, ConnectionStatus, JobEntityType, JobStatus, JobType
+from src.models.enums import (
+    UNFINISHED_JOB_STATUSES,
+    ConnectionStatus,
+    GcAccessState,
+    GcScope,
+    JobEntityType,
+    JobStatus,
+    JobType,
+)
+from src.models.gocardless import calls_back_at
 from src.models.jobs import UNFINISHED_JOB_PREDICATE
 from src.providers.dagster.client import (
     DagsterClient,
@@ -144,19 +153,21 @@ class JobService:
 
     def rate_limited_until(self, session: Session, connection_id: uuid.UUID) -> datetime | None:
         """The earliest reset when every account of the connection has no transactions call left, else None."""
+        back = calls_back_at()
+        blocked = back > func.now()
         row = session.execute(
-            text(
-                """
-                SELECT count(*) AS total,
-                       count(*) FILTER (WHERE l.remaining = 0 AND l.reset_at > now()) AS blocked,
-                       min(l.reset_at) FILTER (WHERE l.remaining = 0 AND l.reset_at > now()) AS earliest
-                FROM accounts a
-                JOIN gc_accounts ga ON ga.id = a.provider_id
-                LEFT JOIN gc_account_limits l ON l.gc_account_id = ga.id AND l.scope = 'transactions'
-                WHERE a.connection_id = :connection_id AND ga.access_state = 'ok'
-                """
-            ),
-            {"connection_id": connection_id},
+            select(
+                func.count().label("total"),
+                func.count().filter(blocked).label("blocked"),
+                func.min(back).filter(blocked).label("earliest"),
+            )
+            .select_from(Account)
+            .join(GcAccount, GcAccount.id == Account.provider_id)
+            .outerjoin(
+                GcAccountLimit,
+                (GcAccountLimit.gc_account_id == GcAccount.id) & (GcAccountLimit.scope == GcScope.transactions),
+            )
+            .where(Account.connection_id == connection_id, GcAccount.access_state == GcAccessState.ok)
         ).one()
         if row.total and row.blocked == row.total:
             earliest: datetime = row.earliest

@@ -5,10 +5,23 @@ time with the same result.
 """
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Identity, Index, Integer, String, Text, func
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    case,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -154,6 +167,25 @@ class GcAccountLimit(Base):
     remaining: Mapped[int | None] = mapped_column(Integer)
     reset_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = updated_at()
+
+
+UNKNOWN_RESET_BACKOFF = timedelta(hours=1)
+"""How long a scope rests when it has no call left and the bank said nothing of when calls come back (a 429
+without a reset). A missing reset means "unknown", not "tomorrow": the back-off counts from when the exhaustion was
+recorded, so it ends and never moves forward with each sync; then the scope is called again and its answer trusted
+(GoCardless does not count refused calls, so a retry costs nothing of the day's allowance)."""
+
+
+def calls_back_at() -> ColumnElement[datetime | None]:
+    """When a scope with no call left may be called again (NULL while calls remain): the one rule both the
+    extraction (never call a blocked scope) and Sync now (429 when every account is blocked) read."""
+    return case(
+        (
+            GcAccountLimit.remaining == 0,
+            func.coalesce(GcAccountLimit.reset_at, GcAccountLimit.updated_at + UNKNOWN_RESET_BACKOFF),
+        ),
+        else_=None,
+    )
 
 
 class GcToken(Base):

@@ -245,6 +245,37 @@ class TestRateLimited:
         assert 3 * 3600 - 60 < int(response.headers["retry-after"]) <= 3 * 3600
         assert db_session.scalar(select(func.count()).select_from(Job)) == 0
 
+    def test_an_account_resting_after_a_429_without_reset_counts_as_rate_limited(
+        self, jobs_api: TestClient, db_session: Session, user: User, headers: dict[str, str]
+    ) -> None:
+        """The extraction would not call it for the back-off; Sync now says so instead of starting a run."""
+        from src.models.gocardless import UNKNOWN_RESET_BACKOFF
+
+        connection = create_connection(db_session, user=user)
+        account = create_account(db_session, connection=connection)
+        db_session.execute(
+            text(
+                "INSERT INTO gc_requisitions (id, connection_id, reference, status, payload) "
+                "VALUES (:r, :c, :r, 'LN', '{}')"
+            ),
+            {"r": f"req-{connection.id}", "c": connection.id},
+        )
+        db_session.execute(
+            text("INSERT INTO gc_accounts (id, requisition_id, account_id) VALUES (:g, :r, :a)"),
+            {"g": account.provider_id, "r": f"req-{connection.id}", "a": account.id},
+        )
+        db_session.execute(
+            text(
+                'INSERT INTO gc_account_limits (gc_account_id, scope, "limit", remaining, reset_at) '
+                "VALUES (:g, 'transactions', NULL, 0, NULL)"
+            ),
+            {"g": account.provider_id},
+        )
+        recorded = db_session.scalar(text("SELECT updated_at FROM gc_account_limits"))
+        response = jobs_api.post(f"/api/connections/{connection.id}/sync", headers=headers)
+        assert response.status_code == 429
+        assert datetime.fromisoformat(response.json()["retry_at"]) == recorded + UNKNOWN_RESET_BACKOFF
+
 
 class TestOwnership:
     def test_a_connection_past_its_consent_expiry_is_not_synced_though_stored_active(

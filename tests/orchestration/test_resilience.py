@@ -88,7 +88,7 @@ class TestRateLimits:
     ) -> None:
         """A bank can answer 429 with no reset time. That means "unknown": the account rests for the
         back-off (which does not move forward at every sync), then is called again and the answer is trusted."""
-        from src.ingest.extraction import UNKNOWN_RESET_BACKOFF
+        from src.models.gocardless import UNKNOWN_RESET_BACKOFF
 
         sandbox.set_limits(account_daily=100)
         connection_id = connect_sandbox(pipeline_database, sandbox, account_count=1)
