@@ -32,19 +32,18 @@ _RAW_IBAN = _raw_iban("ga")
 # oldest account first): connecting one bank twice continues the one account instead of showing it twice.
 _LINK_BY_IBAN = text(
     f"""
-    UPDATE gc_accounts ga SET account_id = (
-        SELECT a.id FROM accounts a JOIN connections ac ON ac.id = a.connection_id
-        WHERE ac.user_id = c.user_id AND a.iban = {_RAW_IBAN}
-        ORDER BY (a.connection_id = c.id) DESC, a.created_at, a.id
-        LIMIT 1
-    )
-    FROM gc_requisitions r, connections c
-    WHERE ga.account_id IS NULL AND r.id = ga.requisition_id AND r.connection_id = ANY(:ids)
-      AND c.id = r.connection_id
-      AND EXISTS (
-          SELECT 1 FROM accounts a JOIN connections ac ON ac.id = a.connection_id
-          WHERE ac.user_id = c.user_id AND a.iban = {_RAW_IBAN}
-      )
+    UPDATE gc_accounts ga SET account_id = m.account_id
+    FROM (
+        SELECT DISTINCT ON (raw.id) raw.id, a.id AS account_id
+        FROM gc_accounts raw
+        JOIN gc_requisitions r ON r.id = raw.requisition_id
+        JOIN connections c ON c.id = r.connection_id
+        JOIN connections ac ON ac.user_id = c.user_id
+        JOIN accounts a ON a.connection_id = ac.id AND a.iban = {_raw_iban("raw")}
+        WHERE raw.account_id IS NULL AND r.connection_id = ANY(:ids)
+        ORDER BY raw.id, (a.connection_id = c.id) DESC, a.created_at, a.id
+    ) m
+    WHERE ga.id = m.id
     """
 ).bindparams(_IDS)
 
