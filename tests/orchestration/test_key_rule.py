@@ -159,6 +159,36 @@ class TestPending:
             )
             assert ours == [(len(pending), bank_total)]
 
+    def test_a_dropped_pending_item_is_not_linked_to_a_booked_twin_listed_beside_it(
+        self, pipeline_database: Engine, sandbox: SandboxControl, connection: uuid.UUID
+    ) -> None:
+        """Whatever today's data: a pending item the bank listed beside an identical booked one, then dropped, is
+        void. The booked one existed alongside it, so it cannot be what the pending item booked as."""
+        run_assets(sandbox, connection_id=connection)
+        (account_id, gc_id), *_ = _account_ids(pipeline_database, connection)
+        with pipeline_database.begin() as db:
+            twin = db.execute(
+                text(
+                    "INSERT INTO gc_transactions (gc_account_id, transaction_key, status, fingerprint, payload, "
+                    "first_seen_at, last_seen_at) "
+                    "SELECT gc_account_id, 'twin-of-' || transaction_key, 'pending', 'twin-' || fingerprint, "
+                    "(payload - 'bookingDate' - 'bookingDateTime' - 'internalTransactionId' - 'entryReference') "
+                    "|| jsonb_build_object('transactionId', 'TWIN-PENDING'), first_seen_at, last_seen_at "
+                    "FROM gc_transactions WHERE gc_account_id = :g AND status = 'booked' "
+                    "AND payload ? 'valueDate' ORDER BY payload->>'bookingDate' DESC LIMIT 1 "
+                    "RETURNING transaction_key"
+                ),
+                {"g": gc_id},
+            ).scalar_one()
+        assert run_assets(sandbox, connection_id=connection).success  # the bank lists the booked one only
+        rows = _rows(
+            pipeline_database,
+            "SELECT status, booked_as_id FROM transactions WHERE account_id = :a AND transaction_key = :k",
+            a=account_id,
+            k=twin,
+        )
+        assert rows == [("void", None)]
+
     def test_a_pending_item_the_bank_drops_becomes_void(
         self, pipeline_database: Engine, sandbox: SandboxControl, connection: uuid.UUID
     ) -> None:
