@@ -25,17 +25,20 @@ TERMINAL = {"completed", "failed", "canceled"}
 ABOUT_A_SECOND = 1.5  # the API's Dagster client waits 1 s at most (DAGSTER_TIMEOUT_SECONDS)
 
 
+def _live_api(log: Path, dagster: LiveDagster, sandbox: SandboxControl, *, dagster_url: str | None = None) -> LiveApi:
+    """A live API on the live Dagster's database and the sandbox, asking Dagster at `dagster_url` (a proxy)."""
+    env = {
+        "DATABASE_URL": str(dagster.database_url),
+        "GOCARDLESS_BASE_URL": sandbox.base_url,
+        "DAGSTER_URL": dagster_url or dagster.url,
+    }
+    return LiveApi(log, env=env)
+
+
 @pytest.fixture
 def live(tmp_path: Path, dagster: LiveDagster, sandbox: SandboxControl) -> Iterator[LiveApi]:
     sandbox.set_limits(account_daily=1000)
-    api = LiveApi(
-        tmp_path / "api.log",
-        env={
-            "DATABASE_URL": str(dagster.database_url),
-            "GOCARDLESS_BASE_URL": sandbox.base_url,
-            "DAGSTER_URL": dagster.url,
-        },
-    )
+    api = _live_api(tmp_path / "api.log", dagster, sandbox)
     try:
         yield api
     finally:
@@ -257,14 +260,7 @@ class TestDagsterSlow:
         and adopts it. Every request answers within about a second, and the sync runs once."""
         sandbox.set_limits(account_daily=1000)
         proxy = SlowProxy(dagster.url)
-        api = LiveApi(
-            tmp_path / "api.log",
-            env={
-                "DATABASE_URL": str(dagster.database_url),
-                "GOCARDLESS_BASE_URL": sandbox.base_url,
-                "DAGSTER_URL": proxy.url,
-            },
-        )
+        api = _live_api(tmp_path / "api.log", dagster, sandbox, dagster_url=proxy.url)
         try:
             user = User(api)
             connection_id, first = user.connect()
