@@ -11,6 +11,7 @@ import binascii
 import contextlib
 import os
 import secrets
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
@@ -95,8 +96,7 @@ class Settings(BaseSettings):
     # The largest request body the API reads (bytes); larger ones are refused with 413 before they are read.
     max_request_body_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
 
-    _generated_jwt_secret: tuple[Path, str] | None = PrivateAttr(default=None)
-    _generated_secret_key: tuple[Path, str] | None = PrivateAttr(default=None)
+    _generated: dict[Path, str] = PrivateAttr(default_factory=dict)
 
     @field_validator("database_url", "test_database_url", mode="after")
     @classmethod
@@ -183,14 +183,7 @@ class Settings(BaseSettings):
         there once per process: every authenticated request asks for it)."""
         if self.jwt_secret is not None:
             return self.jwt_secret.get_secret_value()
-        path = self.finsync_data_dir / "jwt_secret"
-        if self._generated_jwt_secret is None or self._generated_jwt_secret[0] != path:
-            if not path.exists():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(secrets.token_urlsafe(48))
-                path.chmod(0o600)
-            self._generated_jwt_secret = (path, path.read_text().strip())
-        return self._generated_jwt_secret[1]
+        return self._generated_once("jwt_secret", lambda: secrets.token_urlsafe(48))
 
     def get_secret_keys(self) -> list[str]:
         """The keys for provider secrets at rest, the writing one first: FINSYNC_SECRET_KEY, or in development one
@@ -198,12 +191,17 @@ class Settings(BaseSettings):
         written or make a second one: every process of the stack must use the same key)."""
         if self.finsync_secret_key is not None:
             return _split_keys(self.finsync_secret_key.get_secret_value())
-        path = self.finsync_data_dir / "secret_key"
-        if self._generated_secret_key is None or self._generated_secret_key[0] != path:
+        return [self._generated_once("secret_key", lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())]
+
+    def _generated_once(self, name: str, make: Callable[[], str]) -> str:
+        """A development secret in the data dir: created once for every process of the stack (atomically, so two
+        processes starting together agree on it) and read once per process (it is asked for on hot paths)."""
+        path = self.finsync_data_dir / name
+        if path not in self._generated:
             if not path.exists():
-                _create_once(path, base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
-            self._generated_secret_key = (path, path.read_text().strip())
-        return [self._generated_secret_key[1]]
+                _create_once(path, make())
+            self._generated[path] = path.read_text().strip()
+        return self._generated[path]
 
 
 def _split_keys(raw: str) -> list[str]:
