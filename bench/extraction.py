@@ -10,7 +10,7 @@ from sqlalchemy.orm import sessionmaker
 
 from src.db import dispose_engine, get_engine
 from src.ingest import extraction
-from src.ingest.client import build_gocardless_client
+from src.integrations.gocardless import build_gocardless_client
 from src.models.enums import GcScope
 from src.settings import settings
 from tests.harness.pipeline import connect_sandbox

@@ -55,7 +55,7 @@ def _reencrypt() -> int:
     from src.db.embedded import describe_url, ensure_database_url
     from src.db.encryption import secret_box
     from src.db.engine import build_engine
-    from src.ingest.token_store import reseal_token_pairs
+    from src.integrations.gocardless import reseal_token_pairs
     from src.settings import settings
 
     url = ensure_database_url(settings)

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     gocardless_secret_key: SecretStr | None = None
     gocardless_base_url: str | None = None
     gocardless_countries: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["GB"])
+    # The sandbox's credentials, used when no GoCardless credentials are set (the sandbox reads the same variables
+    # itself; its defaults are these public test values).
+    sandbox_secret_id: SecretStr = SecretStr("sandbox-secret-id")
+    sandbox_secret_key: SecretStr = SecretStr("sandbox-secret-key")
 
     dagster_url: str | None = None
     dagster_location_name: str | None = None

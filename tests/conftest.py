@@ -110,7 +110,7 @@ def api_client(db_session: "Session") -> Iterator["TestClient"]:
     from fastapi.testclient import TestClient
 
     from src.api.app import create_app
-    from src.api.deps import get_session
+    from src.kit.dependencies import get_session
 
     app = create_app()
 
@@ -198,7 +198,7 @@ def gocardless(sandbox: SandboxControl) -> Iterator["GoCardlessClient"]:
 @pytest.fixture
 def api(api_client: "TestClient", gocardless: "GoCardlessClient") -> "TestClient":
     """`api_client` whose GoCardless calls go to the sandbox."""
-    from src.api.gocardless import get_gocardless
+    from src.kit.dependencies import get_gocardless
 
     api_client.app.dependency_overrides[get_gocardless] = lambda: gocardless  # type: ignore[attr-defined]
     return api_client

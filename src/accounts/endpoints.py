@@ -7,11 +7,11 @@ from fastapi import APIRouter, Query
 
 from src.accounts.schemas import AccountRead, AccountUpdate, BalanceSnapshotRead
 from src.accounts.service import account as account_service
-from src.api.deps import SessionDep
-from src.api.errors import error_responses
-from src.api.pagination import MAX_LIMIT, CursorQuery
-from src.api.schemas import Day, Page
 from src.auth.dependencies import CurrentUser
+from src.kit.dependencies import SessionDep
+from src.kit.pagination import MAX_LIMIT, CursorQuery
+from src.kit.responses import error_responses
+from src.kit.schemas import Day, Page
 
 router = APIRouter(prefix="/api/accounts", tags=["accounts"])
 

@@ -16,7 +16,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from src.api.schemas import WITHOUT_NUL, Schema
+from src.kit.schemas import WITHOUT_NUL, Schema
 from src.models import Account, BalanceSnapshot
 from src.models.enums import AccountStatus
 

@@ -14,9 +14,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from src.accounts.schemas import AccountUpdate
-from src.api.pagination import InvalidCursorError, decode_cursor, encode_cursor
 from src.connections.service import ConnectionNotFoundError
-from src.errors import AppError, NotFoundError
+from src.exceptions import AppError, NotFoundError
+from src.kit.pagination import InvalidCursorError, decode_cursor, encode_cursor
 from src.models import Account, BalanceSnapshot, Connection, User
 
 

@@ -11,7 +11,6 @@ from src.accounts.endpoints import router as accounts_router
 from src.api.access_log import AccessLogMiddleware
 from src.api.body_limit import BodyLimitMiddleware
 from src.api.docs import router as docs_router
-from src.api.errors import register_error_handlers
 from src.api.health import router as health_router
 from src.api.meta import router as meta_router
 from src.api.openapi import document_api
@@ -23,6 +22,7 @@ from src.db import dispose_engine
 from src.institutions.endpoints import router as institutions_router
 from src.jobs import hooks as job_hooks
 from src.jobs.endpoints import router as jobs_router
+from src.kit.error_envelope import register_error_handlers
 from src.logging_setup import configure_logging
 from src.settings import settings
 from src.transactions.endpoints import router as transactions_router

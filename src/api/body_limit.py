@@ -11,7 +11,7 @@ it wraps `receive` and needs no buffering of its own.
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from src.api.errors import error_response
+from src.kit.error_envelope import error_response
 
 
 class RequestBodyTooLargeError(HTTPException):

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request, Response
 from swagger_ui_bundle import swagger_ui_path as _packaged_swagger_ui  # type: ignore[import-untyped]
 
 from src.api.web import serve_bytes, serve_file
-from src.errors import NotFoundError
+from src.exceptions import NotFoundError
 
 # The dist folder of the installed package (a plain folder: wheels install unzipped).
 SWAGGER_UI_DIR = Path(str(_packaged_swagger_ui))

@@ -7,9 +7,9 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from src.api.deps import EngineDep
-from src.api.errors import error_response_doc
-from src.errors import ServiceUnavailableError
+from src.exceptions import ServiceUnavailableError
+from src.kit.dependencies import EngineDep
+from src.kit.responses import error_response_doc
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])

@@ -4,9 +4,9 @@ from typing import Literal
 
 from fastapi import APIRouter
 
-from src.api.errors import error_responses
-from src.api.schemas import Schema
 from src.auth.demo import DEMO_EMAIL, DEMO_PASSWORD
+from src.kit.responses import error_responses
+from src.kit.schemas import Schema
 from src.settings import Environment, settings
 
 router = APIRouter(prefix="/api", tags=["meta"])

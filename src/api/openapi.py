@@ -17,15 +17,11 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from src.api.errors import ErrorResponse, error_response_doc
+from src.kit.error_envelope import ErrorResponse
+from src.kit.responses import error_response_doc
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
-LOCATION: dict[str, Any] = {
-    "description": "Where the result is (a path, or the frontend's address).",
-    "required": True,
-    "schema": {"type": "string", "format": "uri-reference"},
-}
 
 _VALIDATION_ERROR_REF = '"#/components/schemas/HTTPValidationError"'
 _ENVELOPE_REF = '"#/components/schemas/ErrorResponse"'

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
 
-from src.errors import NotFoundError
+from src.exceptions import NotFoundError
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 

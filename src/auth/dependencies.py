@@ -11,11 +11,11 @@ from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
-from src.api.deps import SessionDep
 from src.auth.exceptions import AuthFailureWithEffects, NotAuthenticatedError
 from src.auth.service import auth as auth_service
 from src.auth.throttle import REGISTRATIONS_PER_ADDRESS, SignInThrottle
 from src.auth.tokens import decode_access_token
+from src.kit.dependencies import SessionDep
 from src.models import User
 from src.ratelimit import ClientAddress, Limiter
 

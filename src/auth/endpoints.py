@@ -7,12 +7,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic.json_schema import SkipJsonSchema
 
-from src.api.errors import error_responses
 from src.auth.cookies import REFRESH_COOKIE_NAME, clear_refresh_cookie, set_refresh_cookie
 from src.auth.dependencies import AuthSessionDep, CurrentUser, SignInThrottleDep, count_registration
 from src.auth.schemas import RefreshRequest, TokenResponse, UserCreate, UserRead
 from src.auth.service import IssuedTokens
 from src.auth.service import auth as auth_service
+from src.kit.responses import error_responses
 from src.models import User
 
 router = APIRouter(prefix="/auth", tags=["auth"])

@@ -1,6 +1,6 @@
 """The auth domain's errors; the API's one handler renders them in the error envelope."""
 
-from src.errors import ConflictError, UnauthorizedError
+from src.exceptions import ConflictError, UnauthorizedError
 
 # RFC 7235: a 401 names the scheme the client should use.
 _BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}

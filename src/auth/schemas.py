@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints
 
-from src.api.schemas import WITHOUT_NUL, Schema
 from src.auth.emails import normalise_email
+from src.kit.schemas import WITHOUT_NUL, Schema
 
 MIN_PASSWORD_LENGTH = 10
 # Argon2 takes any length, but an unbounded password is an unbounded amount of hashing work per request.

@@ -7,15 +7,13 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import RedirectResponse
 
-from src.api.deps import SessionDep
-from src.api.errors import error_responses
-from src.api.gocardless import GoCardlessDep
-from src.api.openapi import LOCATION
-from src.api.schemas import Page
 from src.auth.dependencies import CurrentUser
 from src.connections.quotas import allow_consent_request, allow_deletion, allow_new_connection
 from src.connections.schemas import ConnectionCreate, ConnectionLink, ConnectionRead, ConnectionUpdate
 from src.connections.service import connection as connection_service
+from src.kit.dependencies import GoCardlessDep, SessionDep
+from src.kit.responses import LOCATION, error_responses
+from src.kit.schemas import Page
 from src.providers.gocardless.ids import REFERENCE_PATTERN
 from src.settings import settings
 

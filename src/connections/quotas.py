@@ -12,9 +12,9 @@ processes serve.
 
 from sqlalchemy import func, select
 
-from src.api.deps import SessionDep
 from src.auth.dependencies import CurrentUser
-from src.errors import ConflictError
+from src.exceptions import ConflictError
+from src.kit.dependencies import SessionDep
 from src.models import Connection
 from src.models.enums import ConnectionStatus
 from src.ratelimit import ClientAddress, Limiter, rule

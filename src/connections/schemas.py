@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from src.api.schemas import WITHOUT_NUL, Schema
+from src.kit.schemas import WITHOUT_NUL, Schema
 from src.models.enums import ConnectionStatus
 from src.providers.gocardless.ids import INSTITUTION_ID_PATTERN
 

@@ -15,14 +15,14 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from src.api.gocardless import upstream_error
 from src.connections.hooks import run_after_link
 from src.connections.schemas import ConnectionRead, InstitutionSummary
-from src.errors import ConflictError, NotFoundError
+from src.exceptions import ConflictError, NotFoundError
 from src.ingest import raw
 from src.ingest.accounts import derive_accounts
 from src.ingest.connections import derive_connections
 from src.institutions.service import institution as institution_service
+from src.integrations.gocardless import upstream_error
 from src.models import Account, Connection, GcAccount, GcRequisition, Institution, User
 from src.models.connections import effective_status
 from src.models.enums import ConnectionStatus
@@ -195,7 +195,7 @@ class ConnectionService:
         for requisition_id in requisition_ids:
             try:
                 client.delete_requisition(requisition_id)
-            except gc.NotFoundError:
+            except gc.ResourceNotFoundError:
                 pass  # already gone at GoCardless
             except gc.GoCardlessError as exc:
                 if requisition_id == connection.requisition_id:

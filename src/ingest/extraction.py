@@ -71,7 +71,7 @@ def extract_requisitions(
         try:
             requisition = client.get_requisition(str(requisition_id))
             agreement = client.get_agreement(requisition.agreement) if requisition.agreement else None
-        except errors.NotFoundError:
+        except errors.ResourceNotFoundError:
             log.warning("requisition gone at GoCardless", extra={"connection_id": str(connection_id)})
             with unit_of_work(factory) as session:
                 raw.record_requisition_gone(session, str(requisition_id))
@@ -114,7 +114,7 @@ def _handle_error(
     session: Session, target: AccountTarget, scope: GcScope, exc: errors.GoCardlessError, now: datetime
 ) -> ExtractResult:
     account = target.gc_account_id
-    if isinstance(exc, errors.RateLimitedError):
+    if isinstance(exc, errors.RateLimitExceededError):
         if exc.scope != "general":
             reset_at = _reset_of(exc, now)
             raw.record_exhausted(session, account, scope, remaining=0, limit=None, reset_at=reset_at)
@@ -134,7 +134,7 @@ def _describe(exc: errors.GoCardlessError) -> str:
 
 def _reset_of(exc: errors.GoCardlessError, now: datetime) -> datetime | None:
     """When a rate-limited scope may be called again: the bank's reset, else after the bounded back-off."""
-    if not isinstance(exc, errors.RateLimitedError):
+    if not isinstance(exc, errors.RateLimitExceededError):
         return None
     return exc.reset_at or now + UNKNOWN_RESET_BACKOFF
 

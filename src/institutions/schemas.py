@@ -4,7 +4,7 @@ from typing import Final
 
 from pydantic import Field
 
-from src.api.schemas import Schema
+from src.kit.schemas import Schema
 
 # Where GoCardless Bank Account Data reaches banks: the EU/EEA and the UK (the web page offers the same list).
 SERVED_COUNTRIES: Final = (

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from src.api.gocardless import upstream_error
-from src.errors import AppError, NotFoundError
+from src.exceptions import AppError, NotFoundError
 from src.ingest import raw
 from src.ingest.institutions import derive_institutions
+from src.integrations.gocardless import upstream_error
 from src.models import GcInstitutionList, Institution
 from src.providers.gocardless import errors as gc
 from src.providers.gocardless.client import GoCardlessClient
@@ -66,7 +66,7 @@ class InstitutionService:
             return institution
         try:
             fetched = client.get_institution(institution_id)
-        except gc.NotFoundError as exc:
+        except gc.ResourceNotFoundError as exc:
             raise InstitutionNotFoundError(f"There is no institution {institution_id}.") from exc
         except gc.GoCardlessError as exc:
             raise upstream_error(exc) from exc

@@ -3,22 +3,19 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
-from src.api.deps import SessionDep
-from src.api.errors import error_responses
-from src.api.openapi import LOCATION
-from src.api.pagination import MAX_LIMIT
-from src.api.schemas import Page
 from src.auth.dependencies import CurrentUser
 from src.jobs.schemas import JobRead
 from src.jobs.service import RateLimitedError
 from src.jobs.service import job as job_service
+from src.kit.dependencies import DagsterDep, SessionDep
+from src.kit.pagination import MAX_LIMIT
+from src.kit.responses import LOCATION, error_responses
+from src.kit.schemas import Page
 from src.models.enums import JobEntityType, JobStatus
-from src.providers.dagster.client import DagsterClient, get_dagster_client
 
 router = APIRouter(tags=["jobs"])
-DagsterDep = Annotated[DagsterClient, Depends(get_dagster_client)]
 
 
 @router.post(

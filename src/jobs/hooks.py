@@ -5,7 +5,7 @@ import uuid
 from sqlalchemy.orm import Session
 
 from src.connections.hooks import register_after_link
-from src.errors import AppError
+from src.exceptions import AppError
 from src.jobs.service import job as job_service
 from src.providers.dagster.client import get_dagster_client
 

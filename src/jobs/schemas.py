@@ -5,7 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from src.api.schemas import Schema
+from src.kit.schemas import Schema
 from src.models.enums import JobEntityType, JobStatus, JobType, SyncOutcomeKind
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from src.connections.service import connection as connection_service
-from src.errors import AppError, ConflictError, NotFoundError, ServiceUnavailableError
+from src.exceptions import AppError, ConflictError, NotFoundError, ServiceUnavailableError
 from src.jobs.schemas import JobRead, Outcome, Progress
 from src.jobs.verdict import INTERNAL_FAILURE_MESSAGE, AccountOutcome, account_label, judge
 from src.models import Account, Connection, GcAccount, GcAccountLimit, Job, SyncOutcome, User

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from src.db import get_engine, get_sessionmaker, unit_of_work
-from src.ingest.client import build_gocardless_client
+from src.integrations.gocardless import build_gocardless_client
 from src.providers.gocardless.client import GoCardlessClient
 from src.settings import settings
 

@@ -20,7 +20,7 @@ from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from src.errors import AppError
+from src.exceptions import AppError
 
 log = logging.getLogger(__name__)
 

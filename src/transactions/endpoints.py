@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from src.api.deps import SessionDep
-from src.api.errors import error_responses
-from src.api.pagination import MAX_LIMIT, CursorQuery
-from src.api.schemas import Day, Page
 from src.auth.dependencies import CurrentUser
+from src.kit.dependencies import SessionDep
+from src.kit.pagination import MAX_LIMIT, CursorQuery
+from src.kit.responses import error_responses
+from src.kit.schemas import Day, Page
 from src.models.enums import TransactionStatus
 from src.transactions.schemas import SearchText, TransactionRead
 from src.transactions.service import DEFAULT_STATUSES, TransactionFilters

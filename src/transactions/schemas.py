@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
 from src.accounts.schemas import Amount, without_nul
-from src.api.schemas import WITHOUT_NUL, Schema
+from src.kit.schemas import WITHOUT_NUL, Schema
 from src.models.enums import TransactionStatus
 
 # Search words as typed; surrounding blanks dropped (only blanks: no search).

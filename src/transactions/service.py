@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from src.accounts.service import account as account_service
 from src.accounts.service import check_date_range
-from src.api.pagination import InvalidCursorError, decode_cursor, encode_cursor
-from src.errors import AppError
+from src.exceptions import AppError
+from src.kit.pagination import InvalidCursorError, decode_cursor, encode_cursor
 from src.models import Transaction, User
 from src.models.enums import TransactionStatus
 from src.transactions.repository import PageQuery, fetch_page

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from src.api.app import create_app
-from src.api.deps import get_db_engine
 from src.db.engine import build_engine
+from src.kit.dependencies import get_db_engine
 
 
 class TestHealth:

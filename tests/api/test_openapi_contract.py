@@ -23,13 +23,13 @@ from referencing.jsonschema import DRAFT202012
 from sqlalchemy.orm import Session
 
 from src.accounts.endpoints import router as accounts_router
-from src.api import errors
-from src.api.errors import ERROR_CODES
 from src.auth.cookies import REFRESH_COOKIE_NAME
 from src.auth.endpoints import router as auth_router
 from src.connections.endpoints import router as connections_router
 from src.institutions.endpoints import router as institutions_router
 from src.institutions.schemas import SERVED_COUNTRIES
+from src.kit import error_envelope as errors
+from src.kit.error_envelope import ERROR_CODES
 from src.ratelimit.dependencies import get_rate_limiter
 from src.transactions.endpoints import router as transactions_router
 from tests.factories import create_user_with_password

@@ -153,7 +153,7 @@ class TestCommands:
 
         from src.cli import main
         from src.db.engine import build_engine
-        from src.ingest.token_store import DatabaseTokenStore
+        from src.integrations.gocardless import DatabaseTokenStore
         from src.providers.gocardless.tokens import TokenPair
         from src.settings import settings
 

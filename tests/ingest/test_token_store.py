@@ -17,7 +17,7 @@ from sqlalchemy import Engine, text
 
 from src.db.encryption import SEALED_PREFIX, SecretBox
 from src.db.engine import build_engine
-from src.ingest.token_store import DatabaseTokenStore, reseal_token_pairs, token_key
+from src.integrations.gocardless import DatabaseTokenStore, reseal_token_pairs, token_key
 from src.providers.gocardless.client import GoCardlessClient
 from src.providers.gocardless.tokens import TokenPair
 from tests.harness.sandbox import SandboxControl

@@ -46,13 +46,10 @@ from graphql import DocumentNode
 from src.providers.dagster import queries
 from src.providers.dagster.run_config import connection_id_in, expand_every_op, wants_every_op
 from src.settings import settings
+from src.sync_runs import CONNECTION_TAG as CONNECTION_TAG
 
 log = logging.getLogger("src.providers.dagster")
 
-# The run tag that the instance's tag concurrency limit keys on (deploy/dagster.dev.yaml). The same string as
-# src.orchestration.gocardless.config.CONNECTION_TAG, repeated because providers import nothing from above them;
-# a test holds the two together.
-CONNECTION_TAG = "finsync/connection_id"
 REPOSITORY_NAME = "__repository__"  # the repository a `Definitions` object becomes
 PREFERRED_LOCATION = "finsync"  # workspace.yaml's location_name, chosen when several locations hold the repository
 TERMINAL_STEP_STATUSES = frozenset({"SUCCESS", "FAILURE", "SKIPPED"})

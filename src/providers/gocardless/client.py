@@ -331,7 +331,7 @@ def _json(response: httpx.Response) -> Any:
     try:
         return response.json()
     except ValueError as exc:
-        raise errors.ServiceUnavailableError(
+        raise errors.UpstreamServerError(
             f"GoCardless answered {response.status_code} with a body that is not JSON",
             status_code=response.status_code,
         ) from exc
@@ -375,7 +375,7 @@ def _error_for(response: httpx.Response, path: str, limits: RateLimits) -> error
         reset_at = limits.account_reset_at if scope != "general" else limits.reset_at
         if seconds is not None:
             reset_at = (limits.received_at or datetime.now(UTC)) + timedelta(seconds=seconds)
-        return errors.RateLimitedError(
+        return errors.RateLimitExceededError(
             f"rate limited ({scope}): {text}",
             scope=scope,
             reset_at=reset_at,
@@ -395,11 +395,11 @@ def _error_for(response: httpx.Response, path: str, limits: RateLimits) -> error
     if status == 403:
         return errors.ForbiddenError(text, **common)
     if status == 404:
-        return errors.NotFoundError(text, **common)
+        return errors.ResourceNotFoundError(text, **common)
     if status == 402:
         return errors.PaymentRequiredError(text, **common)
     if status >= 500:
-        return errors.ServiceUnavailableError(text, **common)
+        return errors.UpstreamServerError(text, **common)
     field_errors = (
         {key: value for key, value in body.items() if key not in {"summary", "detail", "status_code", "type"}}
         if isinstance(body, dict)

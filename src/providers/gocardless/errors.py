@@ -35,7 +35,7 @@ class ConnectionFailedError(GoCardlessError):
     """No response: a timeout or a connection error (after the retries an idempotent call is allowed)."""
 
 
-class ServiceUnavailableError(GoCardlessError):
+class UpstreamServerError(GoCardlessError):
     """GoCardless or the bank answered 5xx (after the retries an idempotent call is allowed)."""
 
 
@@ -63,7 +63,7 @@ class ForbiddenError(GoCardlessError):
     """403: scope not in the agreement, no valid agreement, IP not allowed, or the bank forbids it."""
 
 
-class NotFoundError(GoCardlessError):
+class ResourceNotFoundError(GoCardlessError):
     """404: no such object."""
 
 
@@ -79,7 +79,7 @@ class InvalidRequestError(GoCardlessError):
         self.field_errors = field_errors or {}
 
 
-class RateLimitedError(GoCardlessError):
+class RateLimitExceededError(GoCardlessError):
     """429. `scope` is details, balances or transactions for a per-account limit, else `general`; `reset_at` is
     when calls may resume. Never retried by the client: a daily quota can last for hours."""
 

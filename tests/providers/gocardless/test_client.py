@@ -158,12 +158,12 @@ class TestRequisitions:
 
     def test_a_failed_post_is_not_retried(self, sandbox: SandboxControl, client: GoCardlessClient) -> None:
         sandbox.set_faults(error_rate=1.0, path_prefix="/api/v2/requisitions/")
-        with pytest.raises(errors.ServiceUnavailableError):
+        with pytest.raises(errors.UpstreamServerError):
             client.create_requisition(redirect="http://127.0.0.1/cb", institution_id="SANDBOXFINANCE_SFIN0000")
         assert calls(sandbox, "POST /api/v2/requisitions/") == 1
 
     def test_not_found_and_malformed_ids(self, client: GoCardlessClient) -> None:
-        with pytest.raises(errors.NotFoundError):
+        with pytest.raises(errors.ResourceNotFoundError):
             client.get_requisition(str(uuid.uuid4()))
         with pytest.raises(errors.InvalidRequestError) as caught:
             client.get_requisition("not-a-uuid")
@@ -206,7 +206,7 @@ class TestAccounts:
         second = client.get_account_transactions(account_id)
         assert second.rate_limits is not None
         assert second.rate_limits.account_remaining == 0
-        with pytest.raises(errors.RateLimitedError) as caught:
+        with pytest.raises(errors.RateLimitExceededError) as caught:
             client.get_account_transactions(account_id)
         error = caught.value
         assert error.scope == "transactions"
@@ -221,7 +221,7 @@ class TestAccounts:
     def test_the_banks_own_limit_is_told_apart(self, sandbox: SandboxControl, client: GoCardlessClient) -> None:
         account_id = sandbox.link()["accounts"][0]
         sandbox.set_bank_limit(account_id, 0)
-        with pytest.raises(errors.RateLimitedError) as caught:
+        with pytest.raises(errors.RateLimitExceededError) as caught:
             client.get_account_balances(account_id)
         assert caught.value.bank_limit
         assert caught.value.scope == "balances"
@@ -229,7 +229,7 @@ class TestAccounts:
     def test_general_limit(self, sandbox: SandboxControl, client: GoCardlessClient) -> None:
         sandbox.set_limits(general={"institutions": 1})
         client.list_institutions("GB")
-        with pytest.raises(errors.RateLimitedError) as caught:
+        with pytest.raises(errors.RateLimitExceededError) as caught:
             client.list_institutions("GB")
         assert caught.value.scope == "general"
         assert caught.value.reset_at is not None
@@ -275,7 +275,7 @@ class TestRetries:
     ) -> None:
         account_id = sandbox.link()["accounts"][0]
         sandbox.set_faults(error_rate=1.0, error_status=500)
-        with pytest.raises(errors.ServiceUnavailableError) as caught:
+        with pytest.raises(errors.UpstreamServerError) as caught:
             client.get_account_details(account_id)
         assert caught.value.status_code == 500
         assert caught.value.error_type == "UnknownRequestError"

@@ -82,7 +82,7 @@ class TestWellFormedIds:
     def test_reach_the_bank_as_one_segment(self, sandbox: SandboxControl, client: GoCardlessClient) -> None:
         assert client.get_institution(SANDBOX_BANK).id == SANDBOX_BANK
         missing = str(uuid.uuid4())
-        with pytest.raises(errors.NotFoundError):
+        with pytest.raises(errors.ResourceNotFoundError):
             client.get_account(missing)
         assert sandbox.counters()["endpoints"]["GET /api/v2/accounts/{id}/"] == 1
 

@@ -1,4 +1,6 @@
-"""Dependencies shared by every router: the request's database session (one unit of work per request)."""
+"""Dependencies shared by every router: the request's database session (one unit of work per request), and the
+clients of the outside world a request may use (GoCardless, the Dagster webserver), each replaceable in tests through
+`app.dependency_overrides`."""
 
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -8,7 +10,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from src.db import DatabaseNotConfiguredError, get_engine, get_sessionmaker, unit_of_work
-from src.errors import ServiceUnavailableError
+from src.exceptions import ServiceUnavailableError
+from src.integrations.gocardless import shared_gocardless_client
+from src.providers.dagster.client import DagsterClient, get_dagster_client
+from src.providers.gocardless.client import GoCardlessClient
 
 
 def _database_unavailable(exc: DatabaseNotConfiguredError) -> ServiceUnavailableError:
@@ -41,3 +46,11 @@ def get_db_engine() -> Engine:
 # whose commit failed, nor uses a token that is not yet stored.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 EngineDep = Annotated[Engine, Depends(get_db_engine)]
+
+
+def get_gocardless() -> GoCardlessClient:
+    return shared_gocardless_client()
+
+
+GoCardlessDep = Annotated[GoCardlessClient, Depends(get_gocardless)]
+DagsterDep = Annotated[DagsterClient, Depends(get_dagster_client)]

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Query
 
-from src.errors import AppError
+from src.exceptions import AppError
 
 MAX_LIMIT = 500
 

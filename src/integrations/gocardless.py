@@ -1,14 +1,20 @@
-"""The GoCardless token pair kept in `gc_tokens`, shared by every process (the API, each Dagster run).
+"""GoCardless, wired into finsync: the client built from Settings, its token pair shared through the database, and
+its failures translated into answers a frontend can show. The API and the Dagster resources both come here.
 
-`token/new` allows 100 calls an hour for the whole company; one pair in the database means one call per
-refresh-token lifetime, however many processes start. A PostgreSQL advisory lock makes "check, then obtain"
-atomic across processes. The store is its own small unit of work: a token obtained must be kept even if the
-caller's work later rolls back.
+Credentials: `GOCARDLESS_SECRET_ID/KEY` talk to GoCardless; without them the client talks to the sandbox with the
+sandbox's credentials (Settings: `SANDBOX_SECRET_ID/KEY`, the sandbox's own defaults).
 
-Both tokens are stored encrypted (src/db/encryption.py, FINSYNC_SECRET_KEY). A row written before encryption, or
-under a key that is no longer the first, is re-encrypted the first time it is read, only if it still holds what was
-read (another process may have stored a newer pair meanwhile). A row no configured key opens counts as no pair: the
-next call obtains a new one and overwrites it.
+The token pair (`gc_tokens`) is shared by every process (the API, each Dagster run). `token/new` allows 100 calls an
+hour for the whole company; one pair in the database means one call per refresh-token lifetime, however many
+processes start. A PostgreSQL advisory lock makes "check, then obtain" atomic across processes. The store is its
+own small unit of work: a token obtained must be kept even if the caller's work later rolls back. Both tokens are
+stored encrypted (src/db/encryption.py, FINSYNC_SECRET_KEY). A row written before encryption, or under a key that is
+no longer the first, is re-encrypted the first time it is read, only if it still holds what was read (another
+process may have stored a newer pair meanwhile). A row no configured key opens counts as no pair: the next call
+obtains a new one and overwrites it.
+
+Failures during a synchronous call (the connect flow): 502 when GoCardless refused, 503 with Retry-After when it
+(or the bank) is unavailable or rate-limits us. Raw httpx or provider errors never reach the error handler.
 """
 
 import hashlib
@@ -16,15 +22,22 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
 
 from sqlalchemy import Connection, Engine, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
+from src.db import get_engine
 from src.db.encryption import SecretBox, UndecryptableSecretError, secret_box
+from src.exceptions import AppError
 from src.models import GcToken
+from src.providers.gocardless import errors as gc
+from src.providers.gocardless.client import GoCardlessClient
 from src.providers.gocardless.tokens import TokenPair
-from src.settings import settings
+from src.settings import Settings, settings
 
+# -- the token pair -------------------------------------------------------------------------------------------------
 log = logging.getLogger(__name__)
 
 _LOCK_NAMESPACE = 0x6663  # "fc": finsync's advisory-lock space for GoCardless tokens
@@ -146,3 +159,60 @@ def reseal_token_pairs(engine: Engine, box: SecretBox) -> ResealReport:
             )
             resealed += 1
     return ResealReport(resealed=resealed, current=current, unreadable=unreadable)
+
+
+# -- the client ---------------------------------------------------------------------------------------------------
+def gocardless_credentials(config: Settings) -> tuple[str, str]:
+    """GoCardless's credentials when set, else the sandbox's."""
+    if config.gocardless_secret_id is not None and config.gocardless_secret_key is not None:
+        return config.gocardless_secret_id.get_secret_value(), config.gocardless_secret_key.get_secret_value()
+    return config.sandbox_secret_id.get_secret_value(), config.sandbox_secret_key.get_secret_value()
+
+
+def build_gocardless_client(config: Settings, engine: Engine, *, max_connections: int = 20) -> GoCardlessClient:
+    secret_id, secret_key = gocardless_credentials(config)
+    base_url = str(config.gocardless_base_url)
+    return GoCardlessClient(
+        base_url=base_url,
+        secret_id=secret_id,
+        secret_key=secret_key,
+        token_store=DatabaseTokenStore(engine, token_key(secret_id, base_url)),
+        max_connections=max_connections,
+    )
+
+
+@cache
+def shared_gocardless_client() -> GoCardlessClient:
+    """The API process's client: one connection pool per process, built on first use."""
+    return build_gocardless_client(settings, get_engine())
+
+
+# -- its failures in the API's words --------------------------------------------------------------------------------
+class GoCardlessUnavailableError(AppError):
+    status_code = 503
+    code = "gocardless_unavailable"
+
+
+class GoCardlessRefusedError(AppError):
+    status_code = 502
+    code = "gocardless_error"
+
+
+def upstream_error(exc: gc.GoCardlessError) -> AppError:
+    """The answer for a GoCardless failure during a synchronous call (the connect flow)."""
+    if isinstance(exc, gc.RateLimitExceededError):
+        retry = 60
+        if exc.reset_at is not None:
+            retry = max(1, int((exc.reset_at - datetime.now(UTC)).total_seconds()))
+        return GoCardlessUnavailableError(
+            "GoCardless is rate-limiting us; please try again later.", headers={"Retry-After": str(retry)}
+        )
+    if isinstance(exc, gc.ConnectionFailedError | gc.UpstreamServerError):
+        return GoCardlessUnavailableError(
+            "GoCardless or the bank is not answering right now; please try again in a minute.",
+            headers={"Retry-After": "30"},
+        )
+    if isinstance(exc, gc.AuthenticationFailedError | gc.InvalidTokenError):
+        return GoCardlessUnavailableError("finsync cannot sign in to GoCardless; the operator must check its keys.")
+    detail = exc.detail or exc.summary or "GoCardless refused the request."
+    return GoCardlessRefusedError(f"GoCardless refused the request: {detail}")
