@@ -53,12 +53,17 @@ class Institution(GoCardlessModel):
         return _int_or_none(value)
 
 
+# GoCardless's defaults for an end-user agreement, also what finsync assumes when a stored one does not say.
+DEFAULT_HISTORY_DAYS = 90
+DEFAULT_ACCESS_DAYS = 90
+
+
 class Agreement(GoCardlessModel):
     id: str
     created: datetime | None = None
     institution_id: str
-    max_historical_days: int = 90
-    access_valid_for_days: int = 90
+    max_historical_days: int = DEFAULT_HISTORY_DAYS
+    access_valid_for_days: int = DEFAULT_ACCESS_DAYS
     access_scope: list[str] = Field(default_factory=list)
     accepted: datetime | None = None
     reconfirmation: bool = False
