@@ -83,6 +83,19 @@ class GcTransactionStatus(StrEnum):
     pending = "pending"
 
 
+class GcRequisitionStatus(StrEnum):
+    """A GoCardless requisition's status, as GoCardless spells it (stored verbatim in `gc_requisitions.status`)."""
+
+    created = "CR"
+    giving_consent = "GC"
+    undergoing_authentication = "UA"
+    rejected = "RJ"
+    selecting_accounts = "SA"
+    granting_access = "GA"
+    linked = "LN"
+    expired = "EX"
+
+
 def checked_enum(enum: type[StrEnum], name: str) -> Enum:
     """A text column limited to the enum's values by a CHECK constraint named `ck_<table>_<name>`."""
     return Enum(
