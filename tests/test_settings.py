@@ -1,5 +1,8 @@
 """Settings: defaults derived as ARCHITECTURE.md says, bad values refused with a sentence naming the variable."""
 
+import ast
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -80,3 +83,47 @@ class TestJwtSecret:
         first = settings.get_jwt_secret()
         assert len(first) >= 32
         assert _settings(finsync_data_dir=tmp_path).get_jwt_secret() == first
+
+
+class TestOnlySettingsReadsTheEnvironment:
+    """Configuration is read in one place: a module that reads `os.environ` itself bypasses validation and `.env`.
+
+    Allowed, each for its reason: the sandbox (a stand-in for the providers, it reads its own variables and imports
+    nothing from the rest of src/), the dev supervisor (it copies the environment into its children's), and the
+    embedded database (it *writes* DATABASE_URL for the processes it starts)."""
+
+    ALLOWED = {
+        "src/settings.py",
+        "src/devstack/stack.py",
+        "src/devstack/processes.py",
+        "src/db/embedded.py",
+    }
+
+    @staticmethod
+    def _reads(path: Path) -> list[str]:
+        found = []
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv", "environb"}:
+                found.append(f"{path}:{node.lineno} os.{node.attr}")
+            elif isinstance(node, ast.ImportFrom) and node.module == "os":
+                found += [f"{path}:{node.lineno} from os import {a.name}" for a in node.names if "env" in a.name]
+        return found
+
+    def test_nothing_outside_settings_reads_the_environment(self) -> None:
+        sources = [p for p in Path("src").rglob("*.py") if not p.is_relative_to("src/sandbox")]
+        assert len(sources) > 50  # the scan saw the code base, not an empty folder
+        reads = [read for path in sources if str(path) not in self.ALLOWED for read in self._reads(path)]
+        assert reads == []
+
+    def test_the_scan_finds_a_read(self, tmp_path: Path) -> None:
+        module = tmp_path / "module.py"
+        module.write_text("import os\nSECRET = os.environ.get('X', 'y')\n")
+        assert self._reads(module) == [f"{module}:2 os.environ"]
+
+    def test_the_sandbox_credentials_come_from_settings(self) -> None:
+        configured = Settings(_env_file=None, sandbox_secret_id="id-from-env", sandbox_secret_key="key-from-env")
+        from src.integrations.gocardless import gocardless_credentials
+
+        assert gocardless_credentials(configured) == ("id-from-env", "key-from-env")
+        real = Settings(_env_file=None, sandbox_secret_id="x", gocardless_secret_id="real", gocardless_secret_key="k")
+        assert gocardless_credentials(real) == ("real", "k")
