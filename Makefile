@@ -35,6 +35,7 @@ lint: sync
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: sync
 	$(BIN)/ruff format .
