@@ -5,9 +5,11 @@ plant one forbidden import in a copy of src/ and run the same lint-imports on it
 by mistake (a floor dropped, a wildcard narrowed, a room left out) fails here even while the tree is clean.
 """
 
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -102,3 +104,22 @@ def test_the_sandbox_may_not_import_a_room_added_later(tree: Path) -> None:
         room.unlink()
     assert result.returncode == 1, result.stdout + result.stderr
     assert "src.sandbox.planted -> src.newroom (l.1)" in result.stdout, result.stdout
+
+
+def test_the_floors_in_the_architecture_notes_are_the_layers_contract() -> None:
+    """docs/ARCHITECTURE.md draws the floors as a table (one row per floor; `>` orders the domains within theirs,
+    `|` separates siblings); it must say what the contract checks."""
+    contract = next(
+        c
+        for c in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+        if c["id"] == "layers"
+    )
+    checked = [{name.strip() for name in layer.split("|")} for layer in contract["layers"]]
+    notes = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
+    table = notes.split("## Floors", 1)[1].split("| --- | --- |\n", 1)[1].split("\n\n", 1)[0]
+    drawn = [
+        set(re.findall(r"`src/(\w+)(?:/|\.py)`", floor))
+        for row in table.splitlines()
+        for floor in row.split("|", 2)[2].split(" > ")
+    ]
+    assert drawn == checked
