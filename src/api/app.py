@@ -18,9 +18,9 @@ from src.api.redirects import use_relative_slash_redirects
 from src.api.web import router as web_router
 from src.auth.endpoints import router as auth_router
 from src.connections.endpoints import router as connections_router
+from src.connections.endpoints import sync_router as connection_sync_router
 from src.db import dispose_engine
 from src.institutions.endpoints import router as institutions_router
-from src.jobs import hooks as job_hooks
 from src.jobs.endpoints import router as jobs_router
 from src.kit.error_envelope import register_error_handlers
 from src.logging_setup import configure_logging
@@ -71,11 +71,11 @@ def create_app() -> FastAPI:
     app.include_router(connections_router)
     app.include_router(accounts_router)
     app.include_router(transactions_router)
+    app.include_router(connection_sync_router)
     app.include_router(jobs_router)
     app.include_router(meta_router)
     app.include_router(web_router)
     app.include_router(docs_router)
-    job_hooks.install()
     document_api(app)
     return app
 

@@ -1,4 +1,5 @@
-"""Connections: create (→ the bank's consent link), the bank callback, list, read, rename, delete, re-authorise."""
+"""Connections: create (→ the bank's consent link), the bank callback, list, read, rename, delete, re-authorise;
+and starting their syncs (Sync now, Sync all: the jobs domain's operations, tagged `jobs`, on `sync_router`)."""
 
 import uuid
 from typing import Annotated
@@ -6,18 +7,26 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
 
 from src.auth.dependencies import CurrentUser
 from src.connections.quotas import allow_consent_request, allow_deletion, allow_new_connection
 from src.connections.schemas import ConnectionCreate, ConnectionLink, ConnectionRead, ConnectionUpdate
 from src.connections.service import connection as connection_service
-from src.kit.dependencies import GoCardlessDep, SessionDep
+from src.exceptions import AppError
+from src.jobs.exceptions import RateLimitedError
+from src.jobs.schemas import JobRead
+from src.jobs.service import job as job_service
+from src.kit.dependencies import DagsterDep, GoCardlessDep, SessionDep
 from src.kit.responses import LOCATION, error_responses
 from src.kit.schemas import Page
+from src.models import Connection
+from src.providers.dagster.client import DagsterClient
 from src.providers.gocardless.ids import REFERENCE_PATTERN
 from src.settings import settings
 
 router = APIRouter(prefix="/api/connections", tags=["connections"])
+sync_router = APIRouter(tags=["jobs"])
 # The bank's `error` and `details` are shown and logged: text without control characters (no forged log lines).
 _PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 
@@ -48,7 +57,7 @@ def create_connection(
         friendly_name=body.friendly_name,
         allow_duplicate=body.allow_duplicate,
     )
-    return ConnectionLink(connection=view, link=link)
+    return ConnectionLink(connection=ConnectionRead.from_view(view), link=link)
 
 
 @router.get(
@@ -65,6 +74,7 @@ def create_connection(
 def connection_callback(
     session: SessionDep,
     gocardless: GoCardlessDep,
+    dagster: DagsterDep,
     ref: Annotated[
         str, Query(min_length=1, max_length=256, pattern=REFERENCE_PATTERN, description="The requisition's reference.")
     ],
@@ -75,25 +85,40 @@ def connection_callback(
     capability. Always redirects to the frontend, with the outcome in the query."""
     result = connection_service.complete_callback(session, gocardless, reference=ref, bank_error=error)
     params = {"status": result.outcome}
-    if result.connection_id is not None:
-        params["connection_id"] = str(result.connection_id)
+    if result.connection is not None:
+        params["connection_id"] = str(result.connection.id)
     if result.error:
         params["error"] = result.error
-    if result.job_id:
-        params["job_id"] = result.job_id
+    if result.linked and result.connection is not None:  # the first sync starts now; its job's id goes along
+        job_id = _start_first_sync(session, dagster, result.connection)
+        if job_id is not None:
+            params["job_id"] = job_id
     return RedirectResponse(_frontend(params), status_code=status.HTTP_303_SEE_OTHER)
+
+
+def _start_first_sync(session: Session, dagster: DagsterClient, connection: Connection) -> str | None:
+    """The first sync of a connection just linked: its job's id, or None when none could start."""
+    try:
+        job, _ = job_service.start_sync(session, dagster, connection)
+    except AppError:
+        # The consent is given and stored whatever the sync says: a connection whose accounts have no call left
+        # (429) stays linked and syncs later. start_sync refuses before writing anything, so the callback's own
+        # writes commit as they are.
+        return None
+    return str(job.id)
 
 
 @router.get("", response_model=Page[ConnectionRead], responses=error_responses(401))
 def list_connections(session: SessionDep, user: CurrentUser) -> Page[ConnectionRead]:
     """The caller's connections, newest first."""
-    return Page[ConnectionRead](items=connection_service.list_for(session, user), next_cursor=None)
+    views = connection_service.list_for(session, user)
+    return Page[ConnectionRead](items=[ConnectionRead.from_view(v) for v in views], next_cursor=None)
 
 
 @router.get("/{connection_id:uuid}", response_model=ConnectionRead, responses=error_responses(401, 404))
 def get_connection(connection_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> ConnectionRead:
     """One connection: status, expiry (days left, expiring soon), last sync time, number of accounts."""
-    return connection_service.get(session, user, connection_id)
+    return ConnectionRead.from_view(connection_service.get(session, user, connection_id))
 
 
 @router.patch("/{connection_id:uuid}", response_model=ConnectionRead, responses=error_responses(401, 404))
@@ -101,7 +126,9 @@ def update_connection(
     connection_id: uuid.UUID, body: ConnectionUpdate, session: SessionDep, user: CurrentUser
 ) -> ConnectionRead:
     """Rename a connection (an empty name clears it)."""
-    return connection_service.update(session, user, connection_id, friendly_name=body.friendly_name)
+    return ConnectionRead.from_view(
+        connection_service.update(session, user, connection_id, friendly_name=body.friendly_name)
+    )
 
 
 @router.delete(
@@ -131,4 +158,46 @@ def reauthorise_connection(
     """Renew an expired or expiring connection: a new consent `link`. Once the user consents, the bank's new
     account ids map to the existing accounts by IBAN, so history stays and nothing is duplicated."""
     view, link = connection_service.reauthorise(session, gocardless, user, connection_id)
-    return ConnectionLink(connection=view, link=link)
+    return ConnectionLink(connection=ConnectionRead.from_view(view), link=link)
+
+
+# -- starting syncs (the jobs domain's operations: tag `jobs`, operation ids `jobs_sync_connection`, `jobs_sync_all`)
+
+
+@sync_router.post(
+    "/api/connections/{connection_id:uuid}/sync",
+    response_model=JobRead,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        200: {
+            "model": JobRead,
+            "description": "A sync of this connection is already under way: that job.",
+            "headers": {"Location": LOCATION},
+        },
+        202: {"description": "A sync has started: the new job.", "headers": {"Location": LOCATION}},
+        **error_responses(401, 404, 409, 429),
+    },
+)
+def sync_connection(
+    connection_id: uuid.UUID, session: SessionDep, dagster: DagsterDep, user: CurrentUser, response: Response
+) -> JobRead:
+    """Sync now. 202 with a new job (poll `Location`), or 200 with the unfinished one. 429 with `retry_at` when
+    every account of the connection has used up its daily allowance (no run is started). If the sync engine is
+    down the job stays `pending` with a message and starts as soon as it answers."""
+    connection = connection_service.owned(session, user, connection_id)
+    job, created = job_service.start_sync(session, dagster, connection)
+    response.status_code = status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK
+    response.headers["Location"] = f"/api/jobs/{job.id}"
+    return JobRead.from_view(job_service.view(session, job))
+
+
+@sync_router.post("/api/sync", response_model=Page[JobRead], responses=error_responses(401))
+def sync_all(session: SessionDep, dagster: DagsterDep, user: CurrentUser) -> Page[JobRead]:
+    """Sync now for every active connection of the caller; connections with no allowance left are skipped."""
+    jobs = []
+    for connection in connection_service.syncable(session, user):
+        try:
+            jobs.append(job_service.start_sync(session, dagster, connection)[0])
+        except RateLimitedError:
+            continue
+    return Page[JobRead](items=[JobRead.from_view(v) for v in job_service.views(session, jobs)], next_cursor=None)

@@ -13,7 +13,7 @@ processes serve.
 from sqlalchemy import func, select
 
 from src.auth.dependencies import CurrentUser
-from src.exceptions import ConflictError
+from src.connections.exceptions import TooManyPendingConnectionsError
 from src.kit.dependencies import SessionDep
 from src.models import Connection
 from src.models.enums import ConnectionStatus
@@ -41,10 +41,6 @@ MAX_PENDING_CONNECTIONS = 3
 
 # pg_advisory_xact_lock's first key: "connections" (any constant of this module's own would do).
 _PENDING_LOCK_NAMESPACE = 0x636F6E6E
-
-
-class TooManyPendingConnectionsError(ConflictError):
-    code = "too_many_pending_connections"
 
 
 def allow_consent_request(user: CurrentUser, limiter: Limiter, address: ClientAddress) -> None:

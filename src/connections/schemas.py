@@ -1,14 +1,21 @@
-"""Connections as the API shows and accepts them."""
+"""Connections as the API shows and accepts them.
+
+Services answer domain objects; the read schema builds itself from them here (`ConnectionRead.from_view`), and
+endpoints call that: the one place a connection takes its API shape.
+"""
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
 from src.kit.schemas import WITHOUT_NUL, Schema
 from src.models.enums import ConnectionStatus
 from src.providers.gocardless.ids import INSTITUTION_ID_PATTERN
+
+if TYPE_CHECKING:
+    from src.connections.service import ConnectionView
 
 
 class ConnectionCreate(Schema):
@@ -49,6 +56,22 @@ class ConnectionRead(Schema):
     expiring_soon: bool = Field(description="Active and within EXPIRING_SOON_DAYS of expiry: offer re-authorising.")
     last_synced_at: datetime | None
     account_count: int
+
+    @classmethod
+    def from_view(cls, view: "ConnectionView") -> "ConnectionRead":
+        connection, institution = view.connection, view.institution
+        return cls(
+            id=connection.id,
+            institution=InstitutionSummary(id=institution.id, name=institution.name, logo=institution.logo),
+            friendly_name=connection.friendly_name,
+            status=view.status,
+            created_at=connection.created_at,
+            expires_at=connection.expires_at,
+            days_left=view.days_left,
+            expiring_soon=view.expiring_soon,
+            last_synced_at=connection.last_synced_at,
+            account_count=view.account_count,
+        )
 
 
 class ConnectionLink(Schema):

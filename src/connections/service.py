@@ -1,8 +1,10 @@
 """Connections: a user's link to one bank. Creating one asks GoCardless for an end-user agreement and a
 requisition and hands back the bank's consent link; the bank callback then derives the connection and its
-accounts through `src.ingest`, the same code the sync assets use.
+accounts through `src.ingest`, the same code the sync assets use. The callback's endpoint starts the first sync
+(through the jobs service) once the connection is linked: this domain sits above jobs, never the other way round.
 
-Every lookup goes through the owner: another user's connection answers 404, never 403.
+Every lookup goes through the owner: another user's connection answers 404, never 403. Reads answer domain
+objects (`ConnectionView`, or the row itself); `schemas.py` shapes them for the API.
 """
 
 import logging
@@ -15,44 +17,51 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from src.connections.hooks import run_after_link
-from src.connections.schemas import ConnectionRead, InstitutionSummary
-from src.exceptions import ConflictError, NotFoundError
+from src.connections.exceptions import (
+    ConnectionExistsError,
+    ConnectionNotFoundError,
+    ConnectionNotReauthorisableError,
+)
 from src.ingest import raw
 from src.ingest.accounts import derive_accounts
 from src.ingest.connections import derive_connections
 from src.institutions.service import institution as institution_service
 from src.integrations.gocardless import upstream_error
 from src.models import Account, Connection, GcAccount, GcRequisition, Institution, User
-from src.models.connections import effective_status
-from src.models.enums import ConnectionStatus
+from src.models.connections import currently_active, effective_status
+from src.models.enums import ConnectionStatus, GcRequisitionStatus
 from src.providers.gocardless import errors as gc
 from src.providers.gocardless.client import GoCardlessClient
+from src.providers.gocardless.models import DEFAULT_ACCESS_DAYS, DEFAULT_HISTORY_DAYS
 from src.settings import settings
 
 log = logging.getLogger(__name__)
 SCOPES = ["balances", "details", "transactions"]
-DEFAULT_DAYS = 90
 
 
-class ConnectionNotFoundError(NotFoundError):
-    code = "connection_not_found"
+@dataclass(frozen=True)
+class ConnectionView:
+    """A connection as its owner sees it: the row, its bank, how many accounts it feeds, and its status, days
+    left and "expiring soon" as of the moment it was read (`src/connections/schemas.py` shapes it for the API)."""
 
-
-class ConnectionNotReauthorisableError(ConflictError):
-    code = "connection_not_reauthorisable"
-
-
-class ConnectionExistsError(ConflictError):
-    code = "connection_exists"
+    connection: Connection
+    institution: Institution
+    account_count: int
+    status: ConnectionStatus
+    days_left: int | None
+    expiring_soon: bool
 
 
 @dataclass(frozen=True)
 class CallbackResult:
     outcome: str  # active · rejected · error
-    connection_id: uuid.UUID | None
+    connection: Connection | None
     error: str | None = None
-    job_id: str | None = None
+
+    @property
+    def linked(self) -> bool:
+        """The bank granted access: the connection's first sync may start."""
+        return self.outcome == "active"
 
 
 def callback_url() -> str:
@@ -61,7 +70,7 @@ def callback_url() -> str:
 
 class ConnectionService:
     # -- reading ----------------------------------------------------------------------------------------------------
-    def _views(self, session: Session, user: User, connection_id: uuid.UUID | None = None) -> list[ConnectionRead]:
+    def _views(self, session: Session, user: User, connection_id: uuid.UUID | None = None) -> list[ConnectionView]:
         # The accounts the connection owns, and those it feeds that another of the user's connections created
         # first (the same bank account connected twice is one account).
         fed = (
@@ -86,7 +95,7 @@ class ConnectionService:
         return [self._view(c, i, int(n), now) for c, i, n in session.execute(statement)]
 
     @staticmethod
-    def _view(connection: Connection, institution: Institution, account_count: int, now: datetime) -> ConnectionRead:
+    def _view(connection: Connection, institution: Institution, account_count: int, now: datetime) -> ConnectionView:
         status = effective_status(connection, now)
         days_left: int | None = None
         if connection.expires_at is not None:
@@ -94,40 +103,38 @@ class ConnectionService:
         expiring = (
             status is ConnectionStatus.active and days_left is not None and days_left <= settings.expiring_soon_days
         )
-        return ConnectionRead(
-            id=connection.id,
-            institution=InstitutionSummary(id=institution.id, name=institution.name, logo=institution.logo),
-            friendly_name=connection.friendly_name,
-            status=status,
-            created_at=connection.created_at,
-            expires_at=connection.expires_at,
-            days_left=days_left,
-            expiring_soon=expiring,
-            last_synced_at=connection.last_synced_at,
-            account_count=account_count,
-        )
+        return ConnectionView(connection, institution, account_count, status, days_left, expiring)
 
-    def list_for(self, session: Session, user: User) -> list[ConnectionRead]:
+    def list_for(self, session: Session, user: User) -> list[ConnectionView]:
         return self._views(session, user)
 
-    def get(self, session: Session, user: User, connection_id: uuid.UUID) -> ConnectionRead:
+    def get(self, session: Session, user: User, connection_id: uuid.UUID) -> ConnectionView:
         views = self._views(session, user, connection_id)
         if not views:
             raise ConnectionNotFoundError("There is no such connection.")
         return views[0]
 
-    def _own(self, session: Session, user: User, connection_id: uuid.UUID) -> Connection:
-        return self.owned(session, user.id, connection_id)
-
     @staticmethod
-    def owned(session: Session, user_id: uuid.UUID, connection_id: uuid.UUID) -> Connection:
+    def owned(session: Session, user: User, connection_id: uuid.UUID) -> Connection:
         """The user's connection, or 404 (another user's id included)."""
         connection = session.scalar(
-            select(Connection).where(Connection.id == connection_id, Connection.user_id == user_id)
+            select(Connection).where(Connection.id == connection_id, Connection.user_id == user.id)
         )
         if connection is None:
             raise ConnectionNotFoundError("There is no such connection.")
         return connection
+
+    @staticmethod
+    def syncable(session: Session, user: User) -> list[Connection]:
+        """The user's connections a sync may run for, oldest first: those `currently_active()` (the SQL form of
+        "effective status is active", the one rule Sync now checks on its single row)."""
+        return list(
+            session.scalars(
+                select(Connection)
+                .where(Connection.user_id == user.id, currently_active())
+                .order_by(Connection.created_at, Connection.id)
+            )
+        )
 
     # -- changing ---------------------------------------------------------------------------------------------------
     def create(
@@ -139,7 +146,7 @@ class ConnectionService:
         institution_id: str,
         friendly_name: str | None,
         allow_duplicate: bool = False,
-    ) -> tuple[ConnectionRead, str]:
+    ) -> tuple[ConnectionView, str]:
         institution = institution_service.get_or_fetch(session, client, institution_id)
         if not allow_duplicate:
             self._refuse_a_second_connection(session, user, institution)
@@ -180,15 +187,15 @@ class ConnectionService:
 
     def update(
         self, session: Session, user: User, connection_id: uuid.UUID, *, friendly_name: str | None
-    ) -> ConnectionRead:
-        connection = self._own(session, user, connection_id)
+    ) -> ConnectionView:
+        connection = self.owned(session, user, connection_id)
         connection.friendly_name = (friendly_name or "").strip() or None
         session.flush()
         return self.get(session, user, connection_id)
 
     def delete(self, session: Session, client: GoCardlessClient, user: User, connection_id: uuid.UUID) -> None:
         """Delete the requisitions at GoCardless (which deletes their agreements), then everything here."""
-        connection = self._own(session, user, connection_id)
+        connection = self.owned(session, user, connection_id)
         requisition_ids = session.scalars(
             select(GcRequisition.id).where(GcRequisition.connection_id == connection.id)
         ).all()
@@ -209,7 +216,7 @@ class ConnectionService:
 
     def reauthorise(
         self, session: Session, client: GoCardlessClient, user: User, connection_id: uuid.UUID
-    ) -> tuple[ConnectionRead, str]:
+    ) -> tuple[ConnectionView, str]:
         """A new agreement and requisition for an expired or expiring connection. The current requisition
         stays current until the user consents, so a refusal at the bank leaves the connection as it was."""
         view = self.get(session, user, connection_id)
@@ -221,7 +228,7 @@ class ConnectionService:
                 if view.status is ConnectionStatus.active
                 else "This connection is still waiting for the bank's consent."
             )
-        connection = self._own(session, user, connection_id)
+        connection = self.owned(session, user, connection_id)
         institution = institution_service.get_or_fetch(session, client, connection.institution_id)
         link = self._start_consent(session, client, connection, institution, make_current=False)
         log.info("connection re-authorisation started", extra={"connection_id": str(connection.id)})
@@ -236,8 +243,8 @@ class ConnectionService:
         *,
         make_current: bool,
     ) -> str:
-        history = institution.transaction_total_days or DEFAULT_DAYS
-        access = institution.max_access_valid_for_days or DEFAULT_DAYS
+        history = institution.transaction_total_days or DEFAULT_HISTORY_DAYS
+        access = institution.max_access_valid_for_days or DEFAULT_ACCESS_DAYS
         try:
             try:
                 agreement = client.create_agreement(
@@ -250,8 +257,8 @@ class ConnectionService:
                 # The bank's announced maxima are hints; fall back to GoCardless's defaults.
                 agreement = client.create_agreement(
                     institution_id=institution.id,
-                    max_historical_days=min(history, DEFAULT_DAYS),
-                    access_valid_for_days=min(access, DEFAULT_DAYS),
+                    max_historical_days=min(history, DEFAULT_HISTORY_DAYS),
+                    access_valid_for_days=min(access, DEFAULT_ACCESS_DAYS),
                     access_scope=SCOPES,
                 )
         except gc.GoCardlessError as exc:
@@ -281,7 +288,8 @@ class ConnectionService:
         self, session: Session, client: GoCardlessClient, *, reference: str, bank_error: str | None
     ) -> CallbackResult:
         """The bank sent the user back. The reference is the capability and is used once; a GoCardless failure
-        leaves it unused, so reloading the page tries again."""
+        leaves it unused, so reloading the page tries again. Outcome `active`: the connection is linked and its
+        first sync may start."""
         stored = session.scalar(select(GcRequisition).where(GcRequisition.reference == reference).with_for_update())
         if stored is None or stored.connection_id is None:
             return CallbackResult("error", None, "unknown_reference")
@@ -289,7 +297,7 @@ class ConnectionService:
         if connection is None:
             return CallbackResult("error", None, "unknown_reference")
         if stored.callback_completed_at is not None:
-            return CallbackResult("error", connection.id, "already_used")
+            return CallbackResult("error", connection, "already_used")
         context = {"connection_id": str(connection.id), "requisition_id": stored.id}
         try:
             requisition = client.get_requisition(stored.id)
@@ -298,13 +306,13 @@ class ConnectionService:
             metadata = {account_id: client.get_account(account_id) for account_id in requisition.accounts}
         except gc.GoCardlessError as exc:
             log.warning("callback could not reach GoCardless", extra={**context, "error": type(exc).__name__})
-            return CallbackResult("error", connection.id, "gocardless_unavailable")
+            return CallbackResult("error", connection, "gocardless_unavailable")
         if agreement is not None:
             raw.store_agreement(session, agreement, connection.id)
         raw.store_requisition(session, requisition, connection.id)
         for account_id, account in metadata.items():
             raw.store_account_payloads(session, account_id, metadata=account.payload)
-        linked = requisition.status == "LN"
+        linked = requisition.status == GcRequisitionStatus.linked
         if (
             linked
             or connection.requisition_id in (None, requisition.id)
@@ -318,10 +326,9 @@ class ConnectionService:
         session.expire(connection)  # the derivations wrote it with SQL: reload before anyone reads it
         if not linked:
             log.info("consent refused at the bank", extra={**context, "bank_error": bank_error})
-            return CallbackResult("rejected", connection.id, bank_error or "consent_refused")
+            return CallbackResult("rejected", connection, bank_error or "consent_refused")
         log.info("connection linked", extra={**context, "accounts": len(requisition.accounts)})
-        job_id = run_after_link(session, connection.user_id, connection.id)
-        return CallbackResult("active", connection.id, None, job_id)
+        return CallbackResult("active", connection)
 
 
 connection = ConnectionService()

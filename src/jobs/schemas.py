@@ -1,12 +1,20 @@
-"""Jobs as the API shows them (ARCHITECTURE.md, REST conventions: Job JSON)."""
+"""Jobs as the API shows them (ARCHITECTURE.md, REST conventions: Job JSON).
+
+Services answer domain objects; the read schema builds itself from them here (`JobRead.from_view`), and endpoints
+call that: the one place a job takes its API shape.
+"""
 
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
 from src.kit.schemas import Schema
 from src.models.enums import JobEntityType, JobStatus, JobType, SyncOutcomeKind
+
+if TYPE_CHECKING:
+    from src.jobs.service import JobView
 
 
 class Progress(BaseModel):
@@ -38,3 +46,23 @@ class JobRead(Schema):
     )
     progress: Progress | None
     outcomes: list[Outcome] = Field(description="One per account, once the run has synced it.")
+
+    @classmethod
+    def from_view(cls, view: "JobView") -> "JobRead":
+        job = view.job
+        progress = None
+        if job.progress_total:
+            progress = Progress(done=job.progress_done or 0, total=job.progress_total)
+        return cls(
+            id=job.id,
+            job_type=job.job_type,
+            status=job.status,
+            entity_type=job.entity_type,
+            entity_id=job.entity_id,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            completed_at=job.completed_at,
+            error_message=job.error_message,
+            progress=progress,
+            outcomes=[Outcome.model_validate(outcome) for outcome in view.outcomes],
+        )

@@ -8,27 +8,40 @@
   launches it again, at most once per job every LAUNCH_RETRY_INTERVAL whoever asks, for JOB_LAUNCH_WINDOW_MINUTES;
   then it fails ("could not reach the sync engine"). No request waits on Dagster longer than the API's client
   allows (DAGSTER_TIMEOUT_SECONDS, about a second).
-- Every launch attempt tags its run with the job's id (`finsync/job_id`): an attempt that ran out of time here may
-  have created the run there, so the next attempt first asks for a run with that tag and adopts it if there is one,
-  instead of starting a second.
+- Runs are what `src.sync_runs.connection_run` builds (every op scoped to the connection, the connection's
+  concurrency tag); every launch attempt adds the job's own tag (`finsync/job_id`): an attempt that ran out of
+  time here may have created the run there, so the next attempt first asks for a run with that tag and adopts it
+  if there is one, instead of starting a second.
+- Blocked until: an account's transactions scope with no call left is blocked until `calls_back_at()`
+  (src/models/gocardless.py): the bank's reset when it gave one, else one hour after the 429 was recorded. The
+  extraction skips a blocked scope by the same expression; Sync now answers 429 when every account is blocked.
+  Nothing here computes it again.
+- The jobs domain knows connections only as rows (`src.models`): the connections domain, above it, finds the
+  caller's connection and hands it to `start_sync`.
+
+Reads answer domain objects (the Job row, or a `JobView` with its outcomes); `schemas.py` shapes them for the API.
 """
 
 import logging
 import math
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from src.connections.service import connection as connection_service
-from src.exceptions import AppError, ConflictError, NotFoundError, ServiceUnavailableError
-from src.jobs.schemas import JobRead, Outcome, Progress
+from src.jobs.exceptions import (
+    ConnectionNotSyncableError,
+    JobFinishedError,
+    JobNotFoundError,
+    RateLimitedError,
+    SyncEngineUnavailableError,
+)
 from src.jobs.verdict import INTERNAL_FAILURE_MESSAGE, AccountOutcome, account_label, judge
 from src.models import Account, Connection, GcAccount, GcAccountLimit, Job, SyncOutcome, User
-from src.models.connections import currently_active, effective_status
+from src.models.connections import effective_status
 from src.models.enums import (
     UNFINISHED_JOB_STATUSES,
     ConnectionStatus,
@@ -50,10 +63,10 @@ from src.providers.dagster.client import (
     Unreachable,
 )
 from src.settings import settings
+from src.sync_runs import connection_run
 
 log = logging.getLogger(__name__)
 
-CONNECTION_JOB = "gocardless_connection_sync_job"
 JOB_TAG = "finsync/job_id"  # on every run a job launches: how a retry finds the run an unanswered attempt created
 POLL_INTERVAL = timedelta(seconds=1)  # between two reads of a job's run
 LAUNCH_RETRY_INTERVAL = timedelta(seconds=5)  # between two launch attempts of a job that has no run yet
@@ -75,34 +88,21 @@ DAGSTER_STATUS = {
 FINISHED = (JobStatus.completed, JobStatus.failed, JobStatus.canceled)
 
 
-class JobNotFoundError(NotFoundError):
-    code = "job_not_found"
+@dataclass(frozen=True)
+class JobView:
+    """A job with its run's per-account outcomes (in account order), as the API shows it."""
 
-
-class ConnectionNotSyncableError(ConflictError):
-    code = "connection_not_active"
-
-
-class JobFinishedError(ConflictError):
-    code = "job_finished"
-
-
-class RateLimitedError(AppError):
-    status_code = 429
-    code = "rate_limited"
-
-
-class SyncEngineUnavailableError(ServiceUnavailableError):
-    code = "sync_engine_unavailable"
+    job: Job
+    outcomes: list[SyncOutcome]
 
 
 class JobService:
     # -- starting -------------------------------------------------------------------------------------------------
-    def start_sync(
-        self, session: Session, dagster: DagsterClient, user_id: uuid.UUID, connection_id: uuid.UUID
-    ) -> tuple[Job, bool]:
-        """(job, created). An unfinished job for the connection is returned as it is (launched if it was not)."""
-        connection = connection_service.owned(session, user_id, connection_id)
+    def start_sync(self, session: Session, dagster: DagsterClient, connection: Connection) -> tuple[Job, bool]:
+        """(job, created) for the connection the caller resolved (its owner's). An unfinished job for the
+        connection is returned as it is (launched if it was not)."""
+        # "Syncable connection": effective status active, the rule `currently_active()` states in SQL for Sync all
+        # and the schedule; here for one row already loaded.
         status = effective_status(connection, datetime.now(UTC))
         if status is not ConnectionStatus.active:
             raise ConnectionNotSyncableError(
@@ -120,7 +120,7 @@ class JobService:
             insert(Job)
             .values(
                 id=uuid.uuid4(),
-                user_id=user_id,
+                user_id=connection.user_id,
                 job_type=JobType.sync,
                 entity_type=JobEntityType.connection,
                 entity_id=connection.id,
@@ -152,7 +152,8 @@ class JobService:
         return job, True
 
     def rate_limited_until(self, session: Session, connection_id: uuid.UUID) -> datetime | None:
-        """The earliest reset when every account of the connection has no transactions call left, else None."""
+        """The earliest reset when every account of the connection has no transactions call left, else None.
+        Each account is blocked until `calls_back_at()`: see the module's docstring."""
         back = calls_back_at()
         blocked = back > func.now()
         row = session.execute(
@@ -179,12 +180,13 @@ class JobService:
         window = timedelta(minutes=settings.job_launch_window_minutes)
         retry = job.launch_attempts > 0
         job.launch_attempts += 1
-        # The documented form: the client expands "*" into the job's ops and tags the run with the connection,
-        # so that Dagster never runs two syncs of one connection at once.
+        # The one builder of a connection's run: every op scoped to it, and its concurrency tag, so that Dagster
+        # never runs two syncs of one connection at once.
+        run = connection_run(str(job.entity_id))
         result = dagster.launch(
-            CONNECTION_JOB,
-            {"ops": {"*": {"config": {"connection_id": str(job.entity_id)}}}},
-            tags={JOB_TAG: str(job.id)},
+            run.job,
+            run.run_config,
+            tags={**run.tags, JOB_TAG: str(job.id)},
             adopt_tagged=JOB_TAG if retry else None,
         )
         context = {"job_id": str(job.id), "connection_id": str(job.entity_id), "attempt": job.launch_attempts}
@@ -393,11 +395,11 @@ class JobService:
         log.info("sync job cancel requested", extra={"job_id": str(job.id), "run_id": job.dagster_run_id})
         return job
 
-    # -- shaping --------------------------------------------------------------------------------------------------
-    def read_models(self, session: Session, jobs: list[Job]) -> list[JobRead]:
-        """Job JSON with each job's per-account outcomes, loaded in one query."""
+    # -- with outcomes --------------------------------------------------------------------------------------------
+    def views(self, session: Session, jobs: list[Job]) -> list[JobView]:
+        """The jobs with their runs' per-account outcomes, loaded in one query."""
         run_ids = [job.dagster_run_id for job in jobs if job.dagster_run_id]
-        outcomes: dict[str, list[Outcome]] = {}
+        outcomes: dict[str, list[SyncOutcome]] = {}
         if run_ids:
             rows = session.scalars(
                 select(SyncOutcome)
@@ -406,38 +408,11 @@ class JobService:
                 .order_by(SyncOutcome.dagster_run_id, Account.created_at, Account.id)
             )
             for row in rows:
-                outcomes.setdefault(row.dagster_run_id, []).append(Outcome.model_validate(row))
-        return [self._read(job, outcomes.get(job.dagster_run_id or "", [])) for job in jobs]
+                outcomes.setdefault(row.dagster_run_id, []).append(row)
+        return [JobView(job, outcomes.get(job.dagster_run_id or "", [])) for job in jobs]
 
-    @staticmethod
-    def _read(job: Job, outcomes: list[Outcome]) -> JobRead:
-        progress = None
-        if job.progress_total:
-            progress = Progress(done=job.progress_done or 0, total=job.progress_total)
-        values: dict[str, Any] = {
-            name: getattr(job, name)
-            for name in (
-                "id",
-                "job_type",
-                "status",
-                "entity_type",
-                "entity_id",
-                "created_at",
-                "started_at",
-                "completed_at",
-                "error_message",
-            )
-        }
-        return JobRead(**values, progress=progress, outcomes=outcomes)
-
-    def active_connection_ids(self, session: Session, user: User) -> list[uuid.UUID]:
-        return list(
-            session.scalars(
-                select(Connection.id)
-                .where(Connection.user_id == user.id, currently_active())
-                .order_by(Connection.created_at)
-            )
-        )
+    def view(self, session: Session, job: Job) -> JobView:
+        return self.views(session, [job])[0]
 
 
 job = JobService()
