@@ -60,4 +60,4 @@ def list_account_balances(
     page = account_service.balances(
         session, user, account_id, date_from=date_from, date_to=date_to, limit=limit, cursor=cursor
     )
-    return Page(items=[BalanceSnapshotRead.from_snapshot(s) for s in page.items], next_cursor=page.next_cursor)
+    return Page(items=[BalanceSnapshotRead.model_validate(s) for s in page.items], next_cursor=page.next_cursor)

@@ -1,4 +1,9 @@
-"""Accounts and balances as the API shows and accepts them."""
+"""Accounts and balances as the API shows and accepts them.
+
+Services answer domain objects (Account and BalanceSnapshot rows); the read schemas build themselves from them here
+(`AccountRead.from_account`, which masks the IBAN and nests the balance; `BalanceSnapshotRead.model_validate`, the
+row's own shape), and endpoints call that: the one place an account takes its API shape.
+"""
 
 import uuid
 from datetime import date, datetime
@@ -17,7 +22,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from src.kit.schemas import WITHOUT_NUL, Schema
-from src.models import Account, BalanceSnapshot
+from src.models import Account
 from src.models.enums import AccountStatus
 
 
@@ -161,7 +166,3 @@ class BalanceSnapshotRead(Schema):
             "examples": [{"as_of": "2026-11-24", "type": "closingBooked", "amount": "1234.56", "currency": "EUR"}]
         }
     )
-
-    @classmethod
-    def from_snapshot(cls, snapshot: BalanceSnapshot) -> "BalanceSnapshotRead":
-        return cls.model_validate(snapshot)

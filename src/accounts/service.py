@@ -13,19 +13,11 @@ from datetime import date
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from src.accounts.exceptions import AccountNotFoundError, InvalidDateRangeError
 from src.accounts.schemas import AccountUpdate
-from src.connections.service import ConnectionNotFoundError
-from src.exceptions import AppError, NotFoundError
+from src.connections.exceptions import ConnectionNotFoundError
 from src.kit.pagination import InvalidCursorError, decode_cursor, encode_cursor
 from src.models import Account, BalanceSnapshot, Connection, User
-
-
-class AccountNotFoundError(NotFoundError):
-    code = "account_not_found"
-
-
-class InvalidDateRangeError(AppError):
-    code = "invalid_date_range"
 
 
 def check_date_range(date_from: date | None, date_to: date | None) -> None:

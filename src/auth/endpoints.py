@@ -13,7 +13,6 @@ from src.auth.schemas import RefreshRequest, TokenResponse, UserCreate, UserRead
 from src.auth.service import IssuedTokens
 from src.auth.service import auth as auth_service
 from src.kit.responses import error_responses
-from src.models import User
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -52,9 +51,7 @@ CLEAR_REFRESH_COOKIE = {
 
 def _token_response(response: Response, issued: IssuedTokens) -> TokenResponse:
     set_refresh_cookie(response, issued.refresh_token)
-    return TokenResponse(
-        access_token=issued.access_token, expires_in=issued.expires_in, refresh_token=issued.refresh_token
-    )
+    return TokenResponse.from_issued(issued)
 
 
 @router.post(
@@ -64,11 +61,11 @@ def _token_response(response: Response, issued: IssuedTokens) -> TokenResponse:
     responses=error_responses(409, 429),
     dependencies=[Depends(count_registration)],
 )
-def register(body: UserCreate, session: AuthSessionDep) -> User:
+def register(body: UserCreate, session: AuthSessionDep) -> UserRead:
     """Create an account. E-mail addresses are unique whatever their case or Unicode form (409 `email_taken`) and
     are stored in Unicode NFKC; passwords need at least 10 characters. A few registrations per client address per
     hour (429 `rate_limited` with `Retry-After`). Sign in afterwards with `POST /auth/token`."""
-    return auth_service.register(session, email=body.email, password=body.password)
+    return UserRead.model_validate(auth_service.register(session, email=body.email, password=body.password))
 
 
 @router.post(
@@ -131,6 +128,6 @@ def logout(session: AuthSessionDep, refresh_cookie: RefreshCookie = None, body: 
 
 
 @router.get("/me", response_model=UserRead, responses=error_responses(401))
-def me(user: CurrentUser) -> User:
+def me(user: CurrentUser) -> UserRead:
     """The signed-in user."""
-    return user
+    return UserRead.model_validate(user)

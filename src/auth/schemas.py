@@ -1,13 +1,20 @@
-"""Request and response models of the auth endpoints."""
+"""Request and response models of the auth endpoints.
+
+Services answer domain objects (the User row, the issued tokens); the read schemas build themselves from them here
+(`UserRead.model_validate`, `TokenResponse.from_issued`), and endpoints call that.
+"""
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints
 
 from src.auth.emails import normalise_email
 from src.kit.schemas import WITHOUT_NUL, Schema
+
+if TYPE_CHECKING:
+    from src.auth.service import IssuedTokens
 
 MIN_PASSWORD_LENGTH = 10
 # Argon2 takes any length, but an unbounded password is an unbounded amount of hashing work per request.
@@ -58,6 +65,10 @@ class TokenResponse(Schema):
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_in: int = Field(description="Seconds until the access token expires.")
     refresh_token: str
+
+    @classmethod
+    def from_issued(cls, issued: "IssuedTokens") -> "TokenResponse":
+        return cls(access_token=issued.access_token, expires_in=issued.expires_in, refresh_token=issued.refresh_token)
 
 
 class RefreshRequest(Schema):

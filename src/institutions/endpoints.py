@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from src.auth.dependencies import CurrentUser
+from src.institutions.exceptions import InvalidCountryError
 from src.institutions.quotas import allow_institution_listing
 from src.institutions.schemas import SERVED_COUNTRIES, SERVED_COUNTRY_PATTERN, InstitutionRead
-from src.institutions.service import InvalidCountryError
 from src.institutions.service import institution as institution_service
 from src.kit.dependencies import GoCardlessDep, SessionDep
 from src.kit.responses import error_responses

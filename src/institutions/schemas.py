@@ -1,4 +1,8 @@
-"""Institutions as the API shows them, and the countries a user can list them in."""
+"""Institutions as the API shows them, and the countries a user can list them in.
+
+Services answer domain objects (Institution rows); `InstitutionRead.model_validate` reads them as they are (the
+row's own shape), and endpoints call that: the one place an institution takes its API shape.
+"""
 
 from typing import Final
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from src.exceptions import AppError, NotFoundError
 from src.ingest import raw
 from src.ingest.institutions import derive_institutions
+from src.institutions.exceptions import InstitutionNotFoundError, InvalidCountryError
 from src.integrations.gocardless import upstream_error
 from src.models import GcInstitutionList, Institution
 from src.providers.gocardless import errors as gc
@@ -17,15 +17,6 @@ from src.providers.gocardless.client import GoCardlessClient
 
 log = logging.getLogger(__name__)
 REFRESH_AFTER = timedelta(days=7)
-
-
-class InstitutionNotFoundError(NotFoundError):
-    code = "institution_not_found"
-
-
-class InvalidCountryError(AppError):
-    status_code = 400
-    code = "invalid_country"
 
 
 class InstitutionService:

@@ -1,4 +1,8 @@
-"""Transactions as the API shows them."""
+"""Transactions as the API shows them.
+
+Services answer domain objects (Transaction rows); `TransactionRead.model_validate` reads them as they are (the
+row's own shape), and endpoints call that: the one place a transaction takes its API shape.
+"""
 
 import uuid
 from datetime import date

@@ -22,17 +22,13 @@ from sqlalchemy.orm import Session
 
 from src.accounts.service import account as account_service
 from src.accounts.service import check_date_range
-from src.exceptions import AppError
 from src.kit.pagination import InvalidCursorError, decode_cursor, encode_cursor
 from src.models import Transaction, User
 from src.models.enums import TransactionStatus
+from src.transactions.exceptions import InvalidAmountRangeError
 from src.transactions.repository import PageQuery, fetch_page
 
 DEFAULT_STATUSES = frozenset({TransactionStatus.booked, TransactionStatus.pending})
-
-
-class InvalidAmountRangeError(AppError):
-    code = "invalid_amount_range"
 
 
 @dataclass(frozen=True, kw_only=True)
