@@ -12,7 +12,10 @@
 - `sandbox`: the GoCardless sandbox, a real server process shared by the run and reset before each test;
   the fixture's methods drive its `/_sandbox/` controls (tests/harness/sandbox.py).
 - The environment is pointed away from the developer's `.data/` and GoCardless credentials before `src` is
-  imported, so tests and a running `make dev` never touch each other.
+  imported, so tests and a running `make dev` never touch each other. Every `DAGSTER_*` variable is cleared too
+  (DAGSTER_URL, DAGSTER_HOME, DAGSTER_PORT, …), and the API's Dagster is a closed loopback port (NO_DAGSTER_URL,
+  also in the live API processes), not the default one where `make dev` listens: a test that wants a Dagster
+  brings its own (the `dagster` fixture, a fault server, or a client of its own through `app.dependency_overrides`).
 """
 
 import os
@@ -29,9 +32,16 @@ os.environ["FINSYNC_DATA_DIR"] = tempfile.mkdtemp(prefix="finsync-test-data-")
 os.environ["PASSWORD_HASHING"] = "fast"
 for _name in ("DATABASE_URL", "GOCARDLESS_SECRET_ID", "GOCARDLESS_SECRET_KEY", "GOCARDLESS_BASE_URL", "JWT_SECRET"):
     os.environ.pop(_name, None)
+for _name in [name for name in os.environ if name.startswith("DAGSTER_")]:
+    os.environ.pop(_name)
 
-from tests.harness import database  # noqa: E402 - after the environment above
+from src.settings import settings as _settings  # noqa: E402 - after the environment above
+from tests.harness import database  # noqa: E402
+from tests.harness.live import NO_DAGSTER_URL  # noqa: E402
 from tests.harness.sandbox import SandboxControl, SandboxServer  # noqa: E402
+
+# Without DAGSTER_URL the API would ask http://localhost:3001, the port `make dev` runs Dagster on.
+_settings.dagster_url = NO_DAGSTER_URL
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient

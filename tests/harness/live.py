@@ -14,6 +14,7 @@ from src.devstack.stack import api_argv
 from tests.harness.sandbox import PROJECT_ROOT, free_port, terminate, wait_until_answering
 
 SANDBOX_INSTITUTION = "SANDBOXFINANCE_SFIN0000"
+NO_DAGSTER_URL = "http://127.0.0.1:1"  # a closed loopback port: an API given no Dagster of the test's reaches none
 UNFINISHED = ("pending", "running")
 
 
@@ -23,7 +24,7 @@ class LiveApi:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self._log = log_path.open("w")
-        environment = {**os.environ, "API_PORT": str(self.port), **env}
+        environment = {**os.environ, "API_PORT": str(self.port), "DAGSTER_URL": NO_DAGSTER_URL, **env}
         self.process = subprocess.Popen(
             api_argv(self.port),
             cwd=PROJECT_ROOT,
