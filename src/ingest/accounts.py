@@ -18,6 +18,8 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Session
 
+from src.ingest.sql import text_with_enums
+
 _IDS = bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))
 
 
@@ -47,7 +49,7 @@ _LINK_BY_IBAN = text(
     """
 ).bindparams(_IDS)
 
-_CREATE_MISSING = text(
+_CREATE_MISSING = text_with_enums(
     f"""
     WITH unassigned AS (
         SELECT DISTINCT ON (r.connection_id, coalesce({_RAW_IBAN}, ga.id)) ga.id, r.connection_id
@@ -56,7 +58,7 @@ _CREATE_MISSING = text(
         ORDER BY r.connection_id, coalesce({_RAW_IBAN}, ga.id), ga.first_seen_at, ga.id
     ), created AS (
         INSERT INTO accounts (id, connection_id, provider_id, iban, status)
-        SELECT gen_random_uuid(), u.connection_id, u.id, {_RAW_IBAN}, 'processing'
+        SELECT gen_random_uuid(), u.connection_id, u.id, {_RAW_IBAN}, :account_processing
         FROM unassigned u JOIN gc_accounts ga ON ga.id = u.id
         RETURNING id, provider_id
     )
@@ -64,7 +66,7 @@ _CREATE_MISSING = text(
     """
 ).bindparams(_IDS)
 
-_FOLLOW_CURRENT = text(
+_FOLLOW_CURRENT = text_with_enums(
     f"""
     WITH current_raw AS (
         SELECT DISTINCT ON (ga.account_id) ga.*, (r.id = c.requisition_id) AS is_current
@@ -81,14 +83,15 @@ _FOLLOW_CURRENT = text(
                         nullif(metadata->>'name', ''), nullif(details->'account'->>'product', '')) AS name,
                upper(nullif(details->'account'->>'currency', '')) AS currency,
                CASE
-                   WHEN access_state = 'suspended' THEN 'suspended'
-                   WHEN access_state = 'expired' THEN 'expired'
-                   WHEN metadata->>'status' = 'READY' THEN 'active'
-                   WHEN metadata->>'status' IN ('DISCOVERED', 'PROCESSING') THEN 'processing'
-                   WHEN metadata->>'status' = 'EXPIRED' THEN 'expired'
-                   WHEN metadata->>'status' = 'SUSPENDED' THEN 'suspended'
-                   WHEN metadata->>'status' = 'ERROR' THEN 'error'
-                   ELSE 'processing'
+                   WHEN access_state = :access_suspended THEN :account_suspended
+                   WHEN access_state = :access_expired THEN :account_expired
+                   WHEN metadata->>'status' = :gc_account_ready THEN :account_active
+                   WHEN metadata->>'status' IN (:gc_account_discovered, :gc_account_processing)
+                       THEN :account_processing
+                   WHEN metadata->>'status' = :gc_account_expired THEN :account_expired
+                   WHEN metadata->>'status' = :gc_account_suspended THEN :account_suspended
+                   WHEN metadata->>'status' = :gc_account_error THEN :account_error
+                   ELSE :account_processing
                END AS status
         FROM current_raw
     )

@@ -5,44 +5,55 @@ deleted at GoCardless (404 on refresh) → expired · RJ → rejected · EX, or 
 over → expired · LN with every account suspended →
 suspended · LN with every account's access ended → expired · LN → active · CR, GC, UA, SA, GA → pending ·
 SU → suspended · anything else (ER, ID, unknown codes) → error.
-`expires_at` = the agreement's `accepted` + `access_valid_for_days` (null until the user consents).
+`expires_at` = the agreement's `accepted` + `access_valid_for_days` (GoCardless's default, `DEFAULT_ACCESS_DAYS`,
+when the stored agreement does not say; null until the user consents).
 """
 
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import Integer, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Session
 
-_DERIVE = text(
+from src.ingest.sql import text_with_enums
+from src.providers.gocardless.models import DEFAULT_ACCESS_DAYS
+
+_DERIVE = text_with_enums(
     """
     WITH derived AS (
         SELECT c.id,
                CASE
-                   WHEN r.gone_at IS NOT NULL THEN 'expired'
-                   WHEN r.status = 'RJ' THEN 'rejected'
-                   WHEN r.status = 'EX' THEN 'expired'
-                   WHEN r.status = 'LN' AND ag.expires_at IS NOT NULL AND ag.expires_at <= now() THEN 'expired'
-                   WHEN r.status = 'LN' AND acc.total > 0 AND acc.suspended = acc.total THEN 'suspended'
-                   WHEN r.status = 'LN' AND acc.total > 0 AND acc.ended = acc.total THEN 'expired'
-                   WHEN r.status = 'LN' THEN 'active'
-                   WHEN r.status IN ('CR', 'GC', 'UA', 'SA', 'GA') THEN 'pending'
-                   WHEN r.status = 'SU' THEN 'suspended'
-                   ELSE 'error'
+                   WHEN r.gone_at IS NOT NULL THEN :connection_expired
+                   WHEN r.status = :requisition_rejected THEN :connection_rejected
+                   WHEN r.status = :requisition_expired THEN :connection_expired
+                   WHEN r.status = :requisition_linked AND ag.expires_at IS NOT NULL AND ag.expires_at <= now()
+                       THEN :connection_expired
+                   WHEN r.status = :requisition_linked AND acc.total > 0 AND acc.suspended = acc.total
+                       THEN :connection_suspended
+                   WHEN r.status = :requisition_linked AND acc.total > 0 AND acc.ended = acc.total
+                       THEN :connection_expired
+                   WHEN r.status = :requisition_linked THEN :connection_active
+                   WHEN r.status IN (:requisition_created, :requisition_giving_consent,
+                                     :requisition_undergoing_authentication, :requisition_selecting_accounts,
+                                     :requisition_granting_access)
+                       THEN :connection_pending
+                   WHEN r.status = :requisition_suspended THEN :connection_suspended
+                   ELSE :connection_error
                END AS status,
                ag.expires_at
         FROM connections c
         JOIN gc_requisitions r ON r.id = c.requisition_id
         LEFT JOIN LATERAL (
             SELECT (a.payload->>'accepted')::timestamptz
-                   + make_interval(days => coalesce((a.payload->>'access_valid_for_days')::int, 90)) AS expires_at
+                   + make_interval(days => coalesce((a.payload->>'access_valid_for_days')::int,
+                                                    :default_access_days)) AS expires_at
             FROM gc_agreements a WHERE a.id = r.payload->>'agreement'
         ) ag ON true
         LEFT JOIN LATERAL (
             SELECT count(*) AS total,
-                   count(*) FILTER (WHERE ga.access_state = 'suspended') AS suspended,
-                   count(*) FILTER (WHERE ga.access_state <> 'ok') AS ended
+                   count(*) FILTER (WHERE ga.access_state = :access_suspended) AS suspended,
+                   count(*) FILTER (WHERE ga.access_state <> :access_ok) AS ended
             FROM gc_accounts ga WHERE ga.requisition_id = r.id
         ) acc ON true
         WHERE c.id = ANY(:ids)
@@ -52,7 +63,10 @@ _DERIVE = text(
     FROM derived d
     WHERE c.id = d.id AND (c.status, c.expires_at) IS DISTINCT FROM (d.status, d.expires_at)
     """
-).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))
+).bindparams(
+    bindparam("ids", type_=ARRAY(UUID(as_uuid=True))),
+    bindparam("default_access_days", DEFAULT_ACCESS_DAYS, type_=Integer()),
+)
 
 
 def derive_connections(session: Session, connection_ids: Sequence[uuid.UUID]) -> int:

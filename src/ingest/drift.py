@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Session
 
-_DRIFT = text(
+from src.ingest.sql import text_with_enums
+
+_DRIFT = text_with_enums(
     """
     WITH closing AS (
         SELECT ga.account_id, (e->>'referenceDate')::date AS as_of, (e->'balanceAmount'->>'amount')::numeric AS amount,
@@ -26,7 +28,7 @@ _DRIFT = text(
     )
     SELECT newer.account_id, older.as_of, newer.as_of, newer.amount - older.amount AS balance_change,
            coalesce((SELECT sum(t.amount) FROM transactions t
-                     WHERE t.account_id = newer.account_id AND t.status = 'booked'
+                     WHERE t.account_id = newer.account_id AND t.status = :transaction_booked
                        AND t.booking_date > older.as_of AND t.booking_date <= newer.as_of), 0) AS booked_sum
     FROM ranked newer JOIN ranked older ON older.account_id = newer.account_id AND older.n = 2
     WHERE newer.n = 1

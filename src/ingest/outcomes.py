@@ -10,12 +10,12 @@ run's fetch never speaks for this run. Re-running a run's sync overwrites its ro
 
 import uuid
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from src.ingest.sql import text_with_enums
 from src.ingest.transactions import SyncCounts
 
-_RECORD = text(
+_RECORD = text_with_enums(
     """
     WITH run AS (SELECT CAST(:run_id AS varchar) AS id), account AS (
         SELECT a.id, c.status AS connection_status, ga.fetch_outcome, ga.fetch_message, ga.fetch_retry_at,
@@ -28,22 +28,24 @@ _RECORD = text(
     )
     INSERT INTO sync_outcomes (dagster_run_id, account_id, outcome, new_count, updated_count, retry_at, message)
     SELECT run.id, x.id,
-           CASE WHEN x.fetched THEN coalesce(x.fetch_outcome, 'synced') ELSE 'reauth_required' END,
+           CASE WHEN x.fetched THEN coalesce(x.fetch_outcome, :outcome_synced) ELSE :outcome_reauth_required END,
            :new, :updated,
-           CASE WHEN x.fetched AND x.fetch_outcome = 'rate_limited' THEN x.fetch_retry_at END,
+           CASE WHEN x.fetched AND x.fetch_outcome = :outcome_rate_limited THEN x.fetch_retry_at END,
            CASE
-               WHEN x.fetched THEN CASE WHEN coalesce(x.fetch_outcome, 'synced') <> 'synced' THEN x.fetch_message END
-               WHEN x.connection_status = 'expired'
+               WHEN x.fetched
+                   THEN CASE WHEN coalesce(x.fetch_outcome, :outcome_synced) <> :outcome_synced THEN x.fetch_message END
+               WHEN x.connection_status = :connection_expired
                    THEN 'The consent for this connection has ended; re-authorise it to sync again.'
-               WHEN x.connection_status = 'rejected'
+               WHEN x.connection_status = :connection_rejected
                    THEN 'The consent for this connection was refused at the bank; re-authorise it to sync again.'
-               WHEN x.connection_status = 'suspended'
+               WHEN x.connection_status = :connection_suspended
                    THEN 'The bank has suspended access to this connection; re-authorise it to sync again.'
-               WHEN x.connection_status = 'pending' THEN 'This connection is still waiting for the bank''s consent.'
+               WHEN x.connection_status = :connection_pending
+                   THEN 'This connection is still waiting for the bank''s consent.'
                ELSE 'The bank reported a problem with this connection; re-authorise it to sync again.'
            END
     FROM account x CROSS JOIN run
-    WHERE x.fetched OR x.connection_status <> 'active'
+    WHERE x.fetched OR x.connection_status <> :connection_active
     ON CONFLICT (dagster_run_id, account_id) DO UPDATE SET
         outcome = EXCLUDED.outcome, new_count = EXCLUDED.new_count, updated_count = EXCLUDED.updated_count,
         retry_at = EXCLUDED.retry_at, message = EXCLUDED.message
@@ -51,11 +53,12 @@ _RECORD = text(
 )
 
 # "Last synced" moves only when this run really fetched the account from the bank and it synced.
-_TOUCH_CONNECTION = text(
+_TOUCH_CONNECTION = text_with_enums(
     """
     UPDATE connections SET last_synced_at = now()
     WHERE id = (SELECT a.connection_id FROM accounts a
-                JOIN sync_outcomes o ON o.account_id = a.id AND o.dagster_run_id = :run_id AND o.outcome = 'synced'
+                JOIN sync_outcomes o
+                  ON o.account_id = a.id AND o.dagster_run_id = :run_id AND o.outcome = :outcome_synced
                 WHERE a.id = :account_id)
     """
 )

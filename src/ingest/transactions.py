@@ -29,10 +29,11 @@ Pending items:
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-_UPSERT = text(
+from src.ingest.sql import text_with_enums
+
+_UPSERT = text_with_enums(
     r"""
     WITH latest_fetch AS (
         SELECT transactions_fetched_at AS fetched_at, transactions_fetched_from AS date_from,
@@ -51,7 +52,7 @@ _UPSERT = text(
         -- always looked at again, because whether they are void depends on the latest fetch, not on them.
         SELECT r.* FROM raw_items r
         LEFT JOIN transactions cur ON cur.account_id = :account_id AND cur.transaction_key = r.transaction_key
-        WHERE cur.id IS NULL OR cur.source_hash IS DISTINCT FROM r.source_hash OR r.status = 'pending'
+        WHERE cur.id IS NULL OR cur.source_hash IS DISTINCT FROM r.source_hash OR r.status = :gc_transaction_pending
     ), dated AS (
         SELECT r.*,
                coalesce(left(p->>'bookingDate', 10), left(p->>'valueDate', 10),
@@ -62,10 +63,11 @@ _UPSERT = text(
     ), normalised AS (
         SELECT d.transaction_key, d.fingerprint, d.source_hash,
                CASE
-                   WHEN d.status = 'pending' AND lf.fetched_at IS NOT NULL AND d.last_seen_at < lf.fetched_at
+                   WHEN d.status = :gc_transaction_pending
+                        AND lf.fetched_at IS NOT NULL AND d.last_seen_at < lf.fetched_at
                         AND coalesce(d.value_date, d.bank_booking_date) >= lf.date_from
                         AND (lf.date_to IS NULL OR coalesce(d.value_date, d.bank_booking_date) <= lf.date_to)
-                   THEN 'void' ELSE d.status
+                   THEN :transaction_void ELSE d.status
                END AS status,
                nullif(btrim(d.p->>'transactionId'), '') AS transaction_id,
                nullif(btrim(d.p->>'internalTransactionId'), '') AS internal_transaction_id,
@@ -150,20 +152,20 @@ _UPSERT = text(
 
 # Mutual best matches between no-longer-reported pending rows and booked rows nobody links yet; repeated until
 # nothing changes, so that several pending items of one amount pair off one by one.
-_LINK_PENDING = text(
+_LINK_PENDING = text_with_enums(
     """
     WITH candidates AS (
         SELECT p.id AS pending_id, b.id AS booked_id,
                abs(coalesce(b.value_date, b.booking_date) - coalesce(p.value_date, p.booking_date)) AS distance
         FROM transactions p
         JOIN transactions b
-          ON b.account_id = p.account_id AND b.status = 'booked'
+          ON b.account_id = p.account_id AND b.status = :transaction_booked
          AND b.amount = p.amount AND b.currency = p.currency
          AND b.booking_date >= coalesce(p.value_date, p.booking_date)
          AND abs(coalesce(b.value_date, b.booking_date) - coalesce(p.value_date, p.booking_date)) <= 1
          AND (p.counterparty_name IS NULL OR b.counterparty_name IS NULL
               OR lower(p.counterparty_name) = lower(b.counterparty_name))
-        WHERE p.account_id = :account_id AND p.status = 'void' AND p.booked_as_id IS NULL
+        WHERE p.account_id = :account_id AND p.status = :transaction_void AND p.booked_as_id IS NULL
           AND NOT EXISTS (SELECT 1 FROM transactions x WHERE x.booked_as_id = b.id)
           -- A booked item the bank reported while it still reported the pending one is its twin, not its
           -- successor: the successor first appears after the pending item was last seen.
@@ -177,7 +179,7 @@ _LINK_PENDING = text(
                row_number() OVER (PARTITION BY booked_id ORDER BY distance, pending_id) AS booked_rank
         FROM candidates
     )
-    UPDATE transactions p SET booked_as_id = r.booked_id, status = 'pending', updated_at = now()
+    UPDATE transactions p SET booked_as_id = r.booked_id, status = :transaction_pending, updated_at = now()
     FROM ranked r
     WHERE p.id = r.pending_id AND r.pending_rank = 1 AND r.booked_rank = 1
     """

@@ -93,7 +93,20 @@ class GcRequisitionStatus(StrEnum):
     selecting_accounts = "SA"
     granting_access = "GA"
     linked = "LN"
+    suspended = "SU"
     expired = "EX"
+
+
+class GcAccountStatus(StrEnum):
+    """A GoCardless account's own status (`gc_accounts.metadata->>'status'`, kept verbatim in the payload): what
+    the unified account's status is derived from while access lasts."""
+
+    discovered = "DISCOVERED"
+    processing = "PROCESSING"
+    ready = "READY"
+    expired = "EXPIRED"
+    suspended = "SUSPENDED"
+    error = "ERROR"
 
 
 def checked_enum(enum: type[StrEnum], name: str) -> Enum:
