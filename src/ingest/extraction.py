@@ -21,10 +21,11 @@ from src.db import unit_of_work
 from src.ingest import raw
 from src.ingest.keys import assign_keys
 from src.models import Connection, GcAccount, GcAccountLimit, GcAgreement, GcRequisition, GcTransaction
-from src.models.enums import GcAccessState, GcScope, SyncOutcomeKind
-from src.models.gocardless import UNKNOWN_RESET_BACKOFF, calls_back_at
+from src.models.enums import GcAccessState, GcRequisitionStatus, GcScope, GcTransactionStatus, SyncOutcomeKind
+from src.models.gocardless import calls_back_at, rests_until
 from src.providers.gocardless import errors
 from src.providers.gocardless.client import GoCardlessClient
+from src.providers.gocardless.models import DEFAULT_HISTORY_DAYS
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,11 @@ def account_targets(session: Session, connection_ids: list[uuid.UUID]) -> list[A
             Connection,
             and_(Connection.id == GcRequisition.connection_id, Connection.requisition_id == GcRequisition.id),
         )
-        .where(Connection.id.in_(connection_ids), GcRequisition.status == "LN", GcRequisition.gone_at.is_(None))
+        .where(
+            Connection.id.in_(connection_ids),
+            GcRequisition.status == GcRequisitionStatus.linked,
+            GcRequisition.gone_at.is_(None),
+        )
         .order_by(GcAccount.id)
     ).all()
     return [AccountTarget(gc_account_id=a, connection_id=c, access_state=GcAccessState(s)) for a, c, s in rows]
@@ -133,10 +138,10 @@ def _describe(exc: errors.GoCardlessError) -> str:
 
 
 def _reset_of(exc: errors.GoCardlessError, now: datetime) -> datetime | None:
-    """When a rate-limited scope may be called again: the bank's reset, else after the bounded back-off."""
+    """When a rate-limited scope may be called again (`rests_until`: the bank's reset, else the back-off)."""
     if not isinstance(exc, errors.RateLimitExceededError):
         return None
-    return exc.reset_at or now + UNKNOWN_RESET_BACKOFF
+    return rests_until(exc.reset_at, now)
 
 
 def extract_scope(
@@ -222,21 +227,22 @@ def _fetch_balances(session: Session, client: GoCardlessClient, target: AccountT
 
 
 def transactions_window_start(session: Session, gc_account_id: str, today: date, overlap_days: int) -> date:
-    """The first fetch covers the agreement's whole history; later ones start at the last booked date minus
-    the overlap, to catch late bookings and pending items that booked."""
+    """The first fetch covers the agreement's whole history (GoCardless's default, `DEFAULT_HISTORY_DAYS`, when
+    the stored agreement does not say); later ones start at the last booked date minus the overlap, to catch late
+    bookings and pending items that booked."""
     history_days = session.scalar(
         select(GcAgreement.payload["max_historical_days"].astext)
         .join(GcRequisition, GcRequisition.payload["agreement"].astext == GcAgreement.id)
         .join(GcAccount, GcAccount.requisition_id == GcRequisition.id)
         .where(GcAccount.id == gc_account_id)
     )
-    earliest = today - timedelta(days=int(history_days or 90))
+    earliest = today - timedelta(days=int(history_days or DEFAULT_HISTORY_DAYS))
     fetched_before = session.scalar(select(GcAccount.transactions_fetched_at).where(GcAccount.id == gc_account_id))
     if fetched_before is None:
         return earliest
     last_booked = session.scalar(
         select(func.max(GcTransaction.payload["bookingDate"].astext)).where(
-            GcTransaction.gc_account_id == gc_account_id, GcTransaction.status == "booked"
+            GcTransaction.gc_account_id == gc_account_id, GcTransaction.status == GcTransactionStatus.booked
         )
     )
     if last_booked is None:
@@ -253,8 +259,8 @@ def _fetch_transactions(
     # of ours (time zones, future-dated pending items). The window is therefore recorded as open-ended, never as
     # our date: an item absent from this answer is absent at the bank, however far ahead its date.
     response = client.get_account_transactions(target.gc_account_id, date_from=date_from)
-    items: list[tuple[str, dict[str, Any]]] = [("booked", t) for t in response.transactions.booked]
-    items += [("pending", t) for t in response.transactions.pending]
+    items: list[tuple[str, dict[str, Any]]] = [(GcTransactionStatus.booked, t) for t in response.transactions.booked]
+    items += [(GcTransactionStatus.pending, t) for t in response.transactions.pending]
     keyed = assign_keys(items, raw.known_transactions(session, target.gc_account_id))
     raw.store_transactions(
         session, target.gc_account_id, keyed, fetched_from=date_from, fetched_to=None, fetched_at=now

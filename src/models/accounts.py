@@ -34,7 +34,7 @@ class Account(Base):
         checked_enum(AccountStatus, "status"),
         nullable=False,
         default=AccountStatus.processing,
-        server_default="processing",
+        server_default=AccountStatus.processing.value,
     )
     balance_amount: Mapped[Decimal | None] = mapped_column(Money)
     balance_currency: Mapped[str | None] = mapped_column(String(3))

@@ -24,7 +24,7 @@ class Connection(Base):
         checked_enum(Provider, "provider"),
         nullable=False,
         default=Provider.gocardless,
-        server_default="gocardless",
+        server_default=Provider.gocardless.value,
     )
     institution_id: Mapped[str] = mapped_column(
         String(128), ForeignKey("institutions.id", ondelete="RESTRICT"), nullable=False, index=True
@@ -34,7 +34,7 @@ class Connection(Base):
         checked_enum(ConnectionStatus, "status"),
         nullable=False,
         default=ConnectionStatus.pending,
-        server_default="pending",
+        server_default=ConnectionStatus.pending.value,
     )
     requisition_id: Mapped[str | None] = mapped_column(String(64))  # the current GoCardless requisition
     created_at: Mapped[datetime] = created_at()

@@ -74,7 +74,7 @@ class GcRequisition(Base):
     )
     # Random, single use, unique: the bank callback's capability (GoCardless requires unique references).
     reference: Mapped[str] = mapped_column(String(256), nullable=False, unique=True)
-    # GoCardless's own code (CR, GC, UA, LN, RJ, EX, …); kept as text because clients must accept unknown codes.
+    # GoCardless's own code (the known ones: GcRequisitionStatus); text, because clients must accept unknown codes.
     status: Mapped[str] = mapped_column(String(8), nullable=False)
     payload: Mapped[Payload] = mapped_column(JSONB, nullable=False)
     # Set when the bank callback for this requisition has been handled: the reference is single use.
@@ -103,7 +103,7 @@ class GcAccount(Base):
         checked_enum(GcAccessState, "access_state"),
         nullable=False,
         default=GcAccessState.ok,
-        server_default="ok",
+        server_default=GcAccessState.ok.value,
     )
     access_message: Mapped[str | None] = mapped_column(Text)
     access_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -177,8 +177,16 @@ recorded, so it ends and never moves forward with each sync; then the scope is c
 
 
 def calls_back_at() -> ColumnElement[datetime | None]:
-    """When a scope with no call left may be called again (NULL while calls remain): the one rule both the
-    extraction (never call a blocked scope) and Sync now (429 when every account is blocked) read."""
+    """When an account's scope with no call left may be called again: the one "blocked until" rule.
+
+    The rule: the bank's reset time when the bank gave one; else one hour (`UNKNOWN_RESET_BACKOFF`) after the 429
+    was recorded. NULL while calls remain.
+
+    Both readers use this expression, never a copy of it: Sync now (`src/jobs/service.py`: a 429 with this time
+    when every account of the connection is blocked, and no run) and the extraction (`src/ingest/extraction.py`:
+    a blocked scope is not called). The extraction records a 429 with `rests_until`, this rule at the moment of
+    recording, so a stored reset is the bank's or the end of the back-off and both readers find the same time.
+    """
     return case(
         (
             GcAccountLimit.remaining == 0,
@@ -186,6 +194,11 @@ def calls_back_at() -> ColumnElement[datetime | None]:
         ),
         else_=None,
     )
+
+
+def rests_until(reset_at: datetime | None, recorded_at: datetime) -> datetime:
+    """`calls_back_at` for a 429 being recorded at `recorded_at`: the bank's reset, else the back-off from then."""
+    return reset_at or recorded_at + UNKNOWN_RESET_BACKOFF
 
 
 class GcToken(Base):

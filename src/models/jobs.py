@@ -56,7 +56,10 @@ class Job(Base):
     entity_type: Mapped[JobEntityType] = mapped_column(checked_enum(JobEntityType, "entity_type"), nullable=False)
     entity_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     status: Mapped[JobStatus] = mapped_column(
-        checked_enum(JobStatus, "status"), nullable=False, default=JobStatus.pending, server_default="pending"
+        checked_enum(JobStatus, "status"),
+        nullable=False,
+        default=JobStatus.pending,
+        server_default=JobStatus.pending.value,
     )
     dagster_run_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     error_message: Mapped[str | None] = mapped_column(Text)
