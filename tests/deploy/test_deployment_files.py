@@ -525,8 +525,8 @@ def test_the_instance_file_passes_dagsters_schema(
 
 
 def test_the_run_queue_is_the_one_development_uses() -> None:
-    from src.orchestration.gocardless.config import CONNECTION_TAG
     from src.providers.dagster import client
+    from src.sync_runs import CONNECTION_TAG
 
     production = yaml.safe_load(DAGSTER_YAML.read_text())["run_coordinator"]
     development = yaml.safe_load(DAGSTER_DEV_YAML.read_text())["run_coordinator"]
@@ -557,7 +557,7 @@ def test_dagster_opens_the_production_instance_on_postgresql(
     from dagster._core.storage.local_compute_log_manager import LocalComputeLogManager
     from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 
-    from src.orchestration.gocardless.config import CONNECTION_TAG
+    from src.sync_runs import CONNECTION_TAG
 
     url = make_url(dagster_database)
     config = yaml.safe_load(DAGSTER_YAML.read_text())

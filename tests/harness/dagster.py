@@ -19,9 +19,8 @@ import httpx
 
 from src.devstack.dagster import prepare_home, readiness
 from src.devstack.processes import ManagedProcess
+from src.sync_runs import CONNECTION_TAG
 from tests.harness.sandbox import PROJECT_ROOT, free_port
-
-CONNECTION_TAG = "finsync/connection_id"
 
 START_TIMEOUT = 120.0
 

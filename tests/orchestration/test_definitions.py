@@ -50,3 +50,54 @@ class TestDefinitions:
             if "from __future__ import annotations" in path.read_text()
         ]
         assert offenders == []
+
+
+class TestSyncRunNames:
+    """`src.sync_runs` names the jobs, the tag and the connection job's ops for the API, which never loads Dagster;
+    these tests hold its names equal to what the loaded definitions call them."""
+
+    def test_the_connection_job_ops_are_the_loaded_jobs_ops(self) -> None:
+        from src.orchestration.definitions import defs
+        from src.sync_runs import CONNECTION_JOB, CONNECTION_JOB_OPS
+
+        job = defs.resolve_job_def(CONNECTION_JOB)
+        assert sorted(node.name for node in job.nodes) == sorted(CONNECTION_JOB_OPS)
+        assert len(CONNECTION_JOB_OPS) == len(set(CONNECTION_JOB_OPS)) == 9  # 8 assets and the drift check
+
+    def test_the_builder_configures_every_op_of_the_connection_job(self) -> None:
+        import dagster as dg
+
+        from src.orchestration.definitions import defs
+        from src.sync_runs import CONNECTION_JOB, CONNECTION_TAG, connection_run
+
+        run = connection_run("8d0f7a3e-0000-4000-8000-000000000001")
+        job = defs.resolve_job_def(run.job)
+        assert run.job == CONNECTION_JOB
+        assert set(run.run_config["ops"]) == {node.name for node in job.nodes}
+        dg.validate_run_config(job, run.run_config)  # raises when Dagster would refuse the config
+        assert run.tags == {CONNECTION_TAG: "8d0f7a3e-0000-4000-8000-000000000001"}
+
+    def test_the_full_sync_job_is_loaded_under_its_name(self) -> None:
+        from src.orchestration.definitions import defs
+        from src.sync_runs import CONNECTION_JOBS, FULL_SYNC_JOB
+
+        assert defs.resolve_job_def(FULL_SYNC_JOB).name == FULL_SYNC_JOB
+        assert all(defs.resolve_job_def(name).name == name for name in CONNECTION_JOBS)
+
+    def test_the_names_are_spelled_once(self) -> None:
+        """A job name or the tag written as a string literal anywhere but src/sync_runs.py would drift from it."""
+        from src.sync_runs import CONNECTION_JOB, CONNECTION_TAG, FULL_SYNC_JOB
+
+        literals = [
+            f"{quote}{name}{quote}" for name in (CONNECTION_JOB, CONNECTION_TAG, FULL_SYNC_JOB) for quote in "\"'"
+        ]
+        folders = [PROJECT_ROOT / "src", PROJECT_ROOT / "tests" / "harness"]
+        offenders = sorted(
+            f"{path.relative_to(PROJECT_ROOT)}: {literal}"
+            for folder in folders
+            for path in folder.rglob("*.py")
+            if path != PROJECT_ROOT / "src" / "sync_runs.py"
+            for literal in literals
+            if literal in path.read_text()
+        )
+        assert offenders == []

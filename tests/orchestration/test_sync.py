@@ -207,31 +207,55 @@ class TestInstitutions:
 
 
 class TestSchedule:
-    def test_daily_run_per_active_connection_plus_institutions(
+    def test_daily_run_per_syncable_connection_built_as_sync_now_builds_it(
         self, pipeline_database: Engine, sandbox: SandboxControl
     ) -> None:
         import dagster as dg
 
-        from src.orchestration.gocardless.config import CONNECTION_TAG
         from src.orchestration.gocardless.definitions import gocardless_daily_schedule
         from src.orchestration.resources import PostgresDatabase
+        from src.sync_runs import CONNECTION_JOB, connection_run
 
         active = connect_sandbox(pipeline_database, sandbox)
         expired = connect_sandbox(pipeline_database, sandbox, customer="dmitri")
+        lapsed = connect_sandbox(pipeline_database, sandbox, customer="chloe")  # active, but its access has ended
         with pipeline_database.begin() as db:
             db.execute(text("UPDATE connections SET status = 'expired' WHERE id = :c"), {"c": expired})
+            db.execute(
+                text("UPDATE connections SET expires_at = now() - interval '1 day' WHERE id = :c"), {"c": lapsed}
+            )
         with dg.build_schedule_context(
             resources={"postgres_database": PostgresDatabase()},
             scheduled_execution_time=datetime(2026, 11, 26, 4, 0, tzinfo=UTC),
         ) as context:
             requests = list(gocardless_daily_schedule(context))  # type: ignore[arg-type]
-        tagged = [r for r in requests if CONNECTION_TAG in r.tags]
-        assert [r.tags[CONNECTION_TAG] for r in tagged] == [str(active)]
-        ops = tagged[0].run_config["ops"]
-        assert {op["config"]["connection_id"] for op in ops.values()} == {str(active)}
-        assert len(requests) == 2
-        assert requests[-1].run_key == "2026-11-26:institutions"
 
+        assert gocardless_daily_schedule.job_name == CONNECTION_JOB
+        run = connection_run(str(active))
+        assert [(r.run_key, r.job_name, r.run_config, r.tags) for r in requests] == [
+            (f"2026-11-26:{active}", run.job, run.run_config, run.tags)
+        ]
+        assert requests[0].asset_selection is None  # the whole connection job
+
+    def test_daily_institutions_run_touches_no_connection(self) -> None:
+        import dagster as dg
+
+        from src.orchestration.gocardless.config import extract_key
+        from src.orchestration.gocardless.definitions import gocardless_institutions_daily_schedule
+        from src.sync_runs import CONNECTION_TAG, FULL_SYNC_JOB
+
+        with dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 26, 4, 0, tzinfo=UTC)) as context:
+            request = gocardless_institutions_daily_schedule(context)  # type: ignore[arg-type]
+
+        assert isinstance(request, dg.RunRequest)
+        assert gocardless_institutions_daily_schedule.job_name == FULL_SYNC_JOB
+        assert request.run_key == "2026-11-26:institutions"
+        assert request.asset_selection == [extract_key("institutions")]
+        assert not request.run_config
+        assert CONNECTION_TAG not in request.tags
+
+
+class TestToken:
     def test_token_is_shared_through_the_database_across_runs(
         self, pipeline_database: Engine, sandbox: SandboxControl
     ) -> None:

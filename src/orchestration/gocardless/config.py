@@ -5,11 +5,11 @@ from typing import Optional
 import dagster as dg
 
 GROUP = "gocardless"
-CONNECTION_TAG = "finsync/connection_id"
 
 
 class ConnectionScopeConfig(dg.Config):
-    """With `connection_id`, every connection-scoped asset reads and writes that connection's rows only."""
+    """With `connection_id`, every connection-scoped asset reads and writes that connection's rows only. Every op
+    of a run names the same one, or none does (`scope.py` holds the rule)."""
 
     connection_id: Optional[str] = None
 

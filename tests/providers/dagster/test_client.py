@@ -16,10 +16,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine
 
-from src.orchestration.gocardless.definitions import connection_run_config
 from src.providers.dagster import client as dagster_client
 from src.providers.dagster.client import (
-    CONNECTION_TAG,
     DagsterClient,
     Launched,
     NotFound,
@@ -31,6 +29,7 @@ from src.providers.dagster.client import (
     trigger_job,
 )
 from src.settings import settings
+from src.sync_runs import CONNECTION_JOB, FULL_SYNC_JOB, connection_run
 from tests.harness.dagster import LiveDagster
 from tests.harness.dagster_faults import SilentServer, SlowProxy
 from tests.harness.pipeline import connect_sandbox
@@ -38,8 +37,6 @@ from tests.harness.sandbox import SandboxControl, free_port
 
 pytestmark = pytest.mark.integration
 
-CONNECTION_JOB = "gocardless_connection_sync_job"
-SYNC_JOB = "gocardless_sync_job"
 CONNECTION_JOB_STEPS = 9  # 4 extraction assets, 4 sync assets, the balance drift check
 TERMINAL = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
 LIFECYCLE = ["QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING", "SUCCESS", "FAILURE", "CANCELED"]
@@ -110,10 +107,9 @@ def real_connection(dagster: LiveDagster, sandbox: SandboxControl) -> str:
         engine.dispose()
 
 
-def test_the_connection_tag_is_the_one_the_instance_limits() -> None:
-    from src.orchestration.gocardless.config import CONNECTION_TAG as ORCHESTRATION_TAG
-
-    assert CONNECTION_TAG == ORCHESTRATION_TAG
+def connection_config(connection_id: str) -> dict[str, Any]:
+    """The run config Sync now launches: every op of the connection job named, no `*` to expand."""
+    return connection_run(connection_id).run_config
 
 
 class TestLaunch:
@@ -135,7 +131,7 @@ class TestLaunch:
 
     def test_a_configured_location_is_trusted(self, dagster: LiveDagster) -> None:
         with DagsterClient(dagster.url, location_name="nowhere") as wrong:
-            result = wrong.launch(CONNECTION_JOB, connection_run_config(missing_connection()))
+            result = wrong.launch(CONNECTION_JOB, connection_config(missing_connection()))
         assert isinstance(result, Rejected)
         assert "PipelineNotFoundError" in result.reason
 
@@ -143,7 +139,7 @@ class TestLaunch:
         self, client: DagsterClient, dagster: LiveDagster
     ) -> None:
         connection_id = missing_connection()
-        run_id = launched(client.launch(CONNECTION_JOB, connection_run_config(connection_id)))
+        run_id = launched(client.launch(CONNECTION_JOB, connection_config(connection_id)))
 
         assert dagster.run_count(tag_value=connection_id) == 1
         state, seen = wait_for(client, run_id, TERMINAL)
@@ -161,7 +157,7 @@ class TestLaunch:
     @pytest.mark.usefixtures("settings_client")
     def test_the_documented_one_liner_expands_every_op_and_tags_the_run(self, dagster: LiveDagster) -> None:
         connection_id = missing_connection()
-        run_id = trigger_job(SYNC_JOB, star_config(connection_id))
+        run_id = trigger_job(FULL_SYNC_JOB, star_config(connection_id))
 
         assert run_id is not None
         assert dagster.run_count(tag_value=connection_id) == 1
@@ -195,13 +191,13 @@ class TestLaunch:
         """The retry of a launch that ran out of time here but happened there: one run, whatever the attempts."""
         connection_id = missing_connection()
         tags = {"finsync/job_id": str(uuid.uuid4())}
-        first = client.launch(CONNECTION_JOB, connection_run_config(connection_id), tags=tags)
+        first = client.launch(CONNECTION_JOB, connection_config(connection_id), tags=tags)
         again = client.launch(
-            CONNECTION_JOB, connection_run_config(connection_id), tags=tags, adopt_tagged="finsync/job_id"
+            CONNECTION_JOB, connection_config(connection_id), tags=tags, adopt_tagged="finsync/job_id"
         )
         other = client.launch(
             CONNECTION_JOB,
-            connection_run_config(connection_id),
+            connection_config(connection_id),
             tags={"finsync/job_id": str(uuid.uuid4())},
             adopt_tagged="finsync/job_id",
         )
@@ -246,8 +242,8 @@ class TestRead:
             body = request.content.decode()
             requests.append("runs" if "runsOrError" in body else "logs" if "logsForRun" in body else "other")
 
-        first = launched(client.launch(CONNECTION_JOB, connection_run_config(missing_connection())))
-        second = launched(client.launch(CONNECTION_JOB, connection_run_config(missing_connection())))
+        first = launched(client.launch(CONNECTION_JOB, connection_config(missing_connection())))
+        second = launched(client.launch(CONNECTION_JOB, connection_config(missing_connection())))
         unknown = str(uuid.uuid4())
         client._session.transport.client.event_hooks["request"].append(record)
 
@@ -334,7 +330,7 @@ class TestUnreachable:
         try:
             with caplog.at_level("WARNING", logger="src.providers.dagster"):
                 started = time.monotonic()
-                assert trigger_job(SYNC_JOB, star_config(missing_connection())) is None
+                assert trigger_job(FULL_SYNC_JOB, star_config(missing_connection())) is None
                 assert time.monotonic() - started < limit
                 started = time.monotonic()
                 assert get_run_status(run_id) is None
@@ -342,7 +338,7 @@ class TestUnreachable:
         finally:
             forget_settings_clients()
         by_message = {record.getMessage(): record for record in caplog.records}
-        assert by_message["dagster launch unreachable"].job_name == SYNC_JOB  # type: ignore[attr-defined]
+        assert by_message["dagster launch unreachable"].job_name == FULL_SYNC_JOB  # type: ignore[attr-defined]
         assert by_message["dagster run read failed"].run_id == run_id  # type: ignore[attr-defined]
 
 
@@ -402,7 +398,7 @@ class TestPausedOrSlow:
         forget_settings_clients()
         try:
             started = time.monotonic()
-            result = dagster_client.get_dagster_client().launch(SYNC_JOB, star_config(missing_connection()))
+            result = dagster_client.get_dagster_client().launch(FULL_SYNC_JOB, star_config(missing_connection()))
             assert isinstance(result, Unreachable)
             assert time.monotonic() - started < 1.5
         finally:
