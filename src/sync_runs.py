@@ -13,7 +13,8 @@ from typing import Any
 FULL_SYNC_JOB = "gocardless_sync_job"
 """Every GoCardless asset; without config, every connection."""
 CONNECTION_JOB = "gocardless_connection_sync_job"
-"""One connection's extraction and sync; refuses to run without a connection."""
+"""One connection's extraction and sync. A run that names no connection, or not the same one in every op, fails
+before it reads a row or calls the bank (src/orchestration/gocardless/scope.py)."""
 CONNECTION_JOBS = frozenset({CONNECTION_JOB})
 
 CONNECTION_TAG = "finsync/connection_id"
@@ -45,9 +46,8 @@ class ConnectionRun:
 def connection_run(connection_id: str) -> ConnectionRun:
     """The run that syncs one connection, every op scoped to it and tagged with it (so that no two runs of one
     connection ever overlap, whoever launched them)."""
-    op_config = {"config": {"connection_id": connection_id}}
     return ConnectionRun(
         job=CONNECTION_JOB,
-        run_config={"ops": {name: {"config": dict(op_config["config"])} for name in CONNECTION_JOB_OPS}},
+        run_config={"ops": {name: {"config": {"connection_id": connection_id}} for name in CONNECTION_JOB_OPS}},
         tags={CONNECTION_TAG: connection_id},
     )

@@ -6,7 +6,7 @@ from src.ingest import extraction, raw
 from src.ingest.institutions import derive_institutions
 from src.models.enums import GcScope, SyncOutcomeKind
 from src.orchestration.gocardless.config import GROUP, ConnectionScopeConfig, extract_key
-from src.orchestration.gocardless.scope import connections_in_scope
+from src.orchestration.gocardless.scope import check_run_scope, connections_in_scope
 from src.orchestration.resources import GoCardlessResource, PostgresDatabase
 from src.settings import settings
 
@@ -29,7 +29,10 @@ def institutions(
     """The institution lists of GOCARDLESS_COUNTRIES, verbatim into gc_institutions, then into `institutions`.
 
     Institutions have no sync asset of their own (a bank list is not connection data): the unified rows are
-    derived here, by the same `src.ingest` function the API uses when it fills a country on first use."""
+    derived here, by the same `src.ingest` function the API uses when it fills a country on first use. A bank list
+    belongs to no connection, but the asset still checks the run's scope first: in `gocardless_sync_job` it may be
+    the run's first step, and a run that breaks the rule must call no bank at all."""
+    check_run_scope(context)
     stored = 0
     for country in settings.gocardless_countries:
         listed = gocardless_api.client.list_institutions(country)
@@ -49,7 +52,7 @@ def requisitions(
     gocardless_api: GoCardlessResource,
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """The status of each connection's current requisition and its agreement."""
-    connection_ids = connections_in_scope(postgres_database, config)
+    connection_ids = connections_in_scope(context, postgres_database, config)
     refreshed = extraction.extract_requisitions(postgres_database.sessions(), gocardless_api.client, connection_ids)
     return dg.MaterializeResult(metadata={"connections": len(connection_ids), "refreshed": refreshed})
 
@@ -61,7 +64,7 @@ def _extract(
     database: PostgresDatabase,
     api: GoCardlessResource,
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
-    connection_ids = connections_in_scope(database, config)
+    connection_ids = connections_in_scope(context, database, config)
     with database.sessions()() as session:
         targets = extraction.account_targets(session, connection_ids)
     results = extraction.extract_scope(

@@ -13,20 +13,22 @@ from src.ingest.accounts import account_ids_of, derive_accounts
 from src.ingest.connections import derive_connections
 from src.ingest.transactions import sync_account_transactions
 from src.orchestration.gocardless.config import GROUP, ConnectionScopeConfig, extract_key, sync_key
-from src.orchestration.gocardless.scope import connections_in_scope
+from src.orchestration.gocardless.scope import RunContext, connections_in_scope
 from src.orchestration.resources import PostgresDatabase
 
 
-def _accounts(database: PostgresDatabase, config: ConnectionScopeConfig) -> list[uuid.UUID]:
-    connection_ids = connections_in_scope(database, config)
+def _accounts(context: RunContext, database: PostgresDatabase, config: ConnectionScopeConfig) -> list[uuid.UUID]:
+    connection_ids = connections_in_scope(context, database, config)
     with database.sessions()() as session:
         return account_ids_of(session, connection_ids)
 
 
 @dg.asset(key=sync_key("connections"), group_name=GROUP, deps=[extract_key("requisitions")], kinds={"postgres"})
-def connections(config: ConnectionScopeConfig, postgres_database: PostgresDatabase) -> dg.MaterializeResult:  # type: ignore[type-arg]
+def connections(
+    context: dg.AssetExecutionContext, config: ConnectionScopeConfig, postgres_database: PostgresDatabase
+) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Connection status and expiry from the current requisition, its agreement and its accounts."""
-    connection_ids = connections_in_scope(postgres_database, config)
+    connection_ids = connections_in_scope(context, postgres_database, config)
     with postgres_database.unit_of_work() as session:
         changed = derive_connections(session, connection_ids)
     return dg.MaterializeResult(metadata={"connections": len(connection_ids), "changed": changed})
@@ -38,9 +40,11 @@ def connections(config: ConnectionScopeConfig, postgres_database: PostgresDataba
     deps=[extract_key("account_details"), sync_key("connections")],
     kinds={"postgres"},
 )
-def accounts(config: ConnectionScopeConfig, postgres_database: PostgresDatabase) -> dg.MaterializeResult:  # type: ignore[type-arg]
+def accounts(
+    context: dg.AssetExecutionContext, config: ConnectionScopeConfig, postgres_database: PostgresDatabase
+) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Unified accounts (matched by IBAN across re-authorisations), with name, currency and status."""
-    connection_ids = connections_in_scope(postgres_database, config)
+    connection_ids = connections_in_scope(context, postgres_database, config)
     with postgres_database.unit_of_work() as session:
         derive_accounts(session, connection_ids)
         derive_connections(session, connection_ids)  # account access states feed the connection's status
@@ -60,7 +64,7 @@ def transactions(
     """Transactions upserted by (account, transaction key); pending items linked or voided; one outcome per
     account for this run."""
     new = updated = 0
-    for account_id in _accounts(postgres_database, config):
+    for account_id in _accounts(context, postgres_database, config):
         with postgres_database.unit_of_work() as session:
             counts = sync_account_transactions(session, account_id)
             outcomes.record_outcome(session, context.run.run_id, account_id, counts)
@@ -75,9 +79,11 @@ def transactions(
     deps=[extract_key("account_balances"), sync_key("accounts")],
     kinds={"postgres"},
 )
-def balance_snapshots(config: ConnectionScopeConfig, postgres_database: PostgresDatabase) -> dg.MaterializeResult:  # type: ignore[type-arg]
+def balance_snapshots(
+    context: dg.AssetExecutionContext, config: ConnectionScopeConfig, postgres_database: PostgresDatabase
+) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Daily balance snapshots and each account's current balance (priority in `src.ingest.balances`)."""
-    account_ids = _accounts(postgres_database, config)
+    account_ids = _accounts(context, postgres_database, config)
     for account_id in account_ids:
         with postgres_database.unit_of_work() as session:
             balances.derive_balances(session, [account_id])
@@ -85,9 +91,11 @@ def balance_snapshots(config: ConnectionScopeConfig, postgres_database: Postgres
 
 
 @dg.asset_check(asset=sync_key("balances"), additional_deps=[sync_key("transactions")])
-def balance_drift(config: ConnectionScopeConfig, postgres_database: PostgresDatabase) -> dg.AssetCheckResult:
+def balance_drift(
+    context: dg.AssetCheckExecutionContext, config: ConnectionScopeConfig, postgres_database: PostgresDatabase
+) -> dg.AssetCheckResult:
     """Warns when an account's closing balance moved by something else than its booked transactions."""
-    account_ids = _accounts(postgres_database, config)
+    account_ids = _accounts(context, postgres_database, config)
     with postgres_database.sessions()() as session:
         drifts = drift.balance_drifts(session, account_ids)
     return dg.AssetCheckResult(
