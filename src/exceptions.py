@@ -1,7 +1,9 @@
-"""Domain errors that know their HTTP answer.
+"""The errors every domain's errors are built on: each knows its HTTP answer (status, `code`, headers).
 
-Services raise these; the API's one error handler renders them in the envelope of ARCHITECTURE.md
-(`{"code", "detail", "errors"?}`). `code` is a stable snake_case identifier a frontend can switch on.
+Services raise a domain's subclass (`<domain>/exceptions.py`); the API's one handler (`src/kit/error_envelope.py`)
+renders it in the envelope of docs/ARCHITECTURE.md (`{"code", "detail", "errors"?}`). `code` is a stable snake_case
+identifier a frontend can switch on. Pure Python on the bottom floor, so that `src/integrations/` can translate a
+provider's failure into one without importing the HTTP kit.
 """
 
 from typing import Any, ClassVar

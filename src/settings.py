@@ -1,6 +1,6 @@
 """The one place configuration is read: environment variables (and `.env`), validated once at import.
 
-Names are the ones in ARCHITECTURE.md (Settings), without a prefix. Derived values (the GoCardless base URL, the
+Names are the ones in docs/ARCHITECTURE.md (Settings), without a prefix. Derived values (the GoCardless base URL, the
 Dagster URL, the public URLs) are computed here so that callers never rebuild them. A database is *not* required
 here: the first connection reports a missing `DATABASE_URL` (see `src.db.engine`), so importing `defs` or the
 Dagster client works without one.

@@ -1,4 +1,4 @@
-"""Settings: defaults derived as ARCHITECTURE.md says, bad values refused with a sentence naming the variable."""
+"""Settings: defaults derived as docs/ARCHITECTURE.md says, bad values refused with a sentence naming the variable."""
 
 import ast
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""Jobs as the API shows them (ARCHITECTURE.md, REST conventions: Job JSON).
+"""Jobs as the API shows them (docs/ARCHITECTURE.md, "Responses and errors": Job JSON).
 
 Services answer domain objects; the read schema builds itself from them here (`JobRead.from_view`), and endpoints
 call that: the one place a job takes its API shape.

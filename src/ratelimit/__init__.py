@@ -3,7 +3,8 @@
 endpoint the client's address and the app's limiter (`dependencies.py`). Each domain names its own rules."""
 
 from src.ratelimit.dependencies import ClientAddress, Limiter, client_address, client_key, get_rate_limiter
-from src.ratelimit.limiter import RateLimiter, Rule, TooManyRequestsError, rule
+from src.ratelimit.exceptions import TooManyRequestsError
+from src.ratelimit.limiter import RateLimiter, Rule, rule
 
 __all__ = [
     "ClientAddress",

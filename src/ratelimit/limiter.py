@@ -20,19 +20,12 @@ from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from src.exceptions import AppError
+from src.ratelimit.exceptions import TooManyRequestsError
 
 log = logging.getLogger(__name__)
 
 # What a rule counts by; the key is logged under this name (a user or account id, or a client address).
 Subject = Literal["client_address", "user_id"]
-
-
-class TooManyRequestsError(AppError):
-    """429 `rate_limited`, with `Retry-After` (seconds) and `retry_at` (UTC) saying when to try again."""
-
-    status_code = 429
-    code = "rate_limited"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ its own (the jobs service: `finsync/job_id`) and names that tag in `adopt_tagged
 the earlier attempt created (Launched, `adopted`) instead of a second run. Dagster's GraphQL API takes no run id
 from the caller (`ExecutionMetadata` has no `runId`), so the tag is the launch's identity.
 
-`trigger_job` and `get_run_status` are the documented thin wrappers (ARCHITECTURE.md, "The Dagster client and
+`trigger_job` and `get_run_status` are the documented thin wrappers (docs/ARCHITECTURE.md, "The Dagster client and
 jobs"), over one client per process built from Settings (`get_patient_dagster_client`); the API's own client
 (`get_dagster_client`) waits about a second at most.
 """
