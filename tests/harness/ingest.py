@@ -7,6 +7,10 @@ account's outcome) and balances derived, each in the unit of work the asset open
 sessionmaker bound to the test's own database (`pipeline_database`), so what a test reads afterwards is what a run
 would have left behind. A sync stands for a run: its id tags the fetch outcomes and the `sync_outcomes` rows, as a
 Dagster run id does. Dagster's own part (asset keys, run config, scope, run failure) is tested in tests/orchestration.
+
+`connect_sandbox` stores a sandbox connection as the bank callback stores it, and `rows` reads the result back: the
+tests of `src/ingest` and the orchestration tests (which materialise the assets, tests/harness/pipeline.py) start
+from both. Nothing here imports Dagster.
 """
 
 import uuid
@@ -15,17 +19,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from src.db import unit_of_work
-from src.ingest import balances, drift, extraction, outcomes
+from src.ingest import balances, drift, extraction, outcomes, raw
 from src.ingest.accounts import account_ids_of, derive_accounts
 from src.ingest.connections import derive_connections
 from src.ingest.extraction import ExtractResult
 from src.ingest.transactions import SyncCounts, sync_account_transactions
 from src.integrations.gocardless import build_gocardless_client
-from src.models.enums import GcScope
+from src.models import Connection, Institution, User
+from src.models.enums import ConnectionStatus, GcScope
 from src.providers.gocardless.client import GoCardlessClient
 from src.settings import settings
 from tests.harness.sandbox import SandboxControl
@@ -38,6 +43,59 @@ CONCURRENCY = 8
 
 Listing = tuple[list[dict[str, Any]], list[dict[str, Any]]]
 Found = TypeVar("Found")
+
+
+def rows(engine: Engine, sql: str, **params: object) -> list[tuple[object, ...]]:
+    """The rows of one SQL query against `engine`, as plain tuples."""
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(text(sql), params)]
+
+
+def connect_sandbox(
+    engine: Engine,
+    sandbox: SandboxControl,
+    *,
+    customer: str = "alice",
+    account_count: int | None = None,
+    institution_id: str = "SANDBOXFINANCE_SFIN0000",
+    max_historical_days: int = 90,
+    user_id: uuid.UUID | None = None,
+) -> uuid.UUID:
+    """A user with an active sandbox connection, stored as the callback stores it (the connection row, its
+    requisition and agreement, raw); returns the connection id. With `user_id`, the connection is that user's."""
+    options: dict[str, Any] = {
+        "customer": customer,
+        "institution_id": institution_id,
+        "max_historical_days": max_historical_days,
+    }
+    if account_count is not None:
+        options["account_count"] = account_count
+    linked = sandbox.link(**options)
+    with GoCardlessClient(
+        base_url=sandbox.base_url, secret_id=sandbox.secret_id, secret_key=sandbox.secret_key
+    ) as client:
+        requisition = client.get_requisition(linked["id"])
+        agreement = client.get_agreement(str(requisition.agreement))
+    with unit_of_work(sessionmaker(bind=engine, expire_on_commit=False)) as session:
+        if user_id is None:
+            user = User(email=f"{uuid.uuid4().hex[:10]}@example.com", password_hash="x")
+            session.add(user)
+            session.flush()
+            user_id = user.id
+        if session.get(Institution, institution_id) is None:
+            session.add(Institution(id=institution_id, name=institution_id, countries=["GB"]))
+            session.flush()
+        connection = Connection(
+            user_id=user_id,
+            institution_id=institution_id,
+            status=ConnectionStatus.active,
+            requisition_id=requisition.id,
+        )
+        session.add(connection)
+        session.flush()
+        raw.store_agreement(session, agreement, connection.id)
+        raw.store_requisition(session, requisition, connection.id)
+        return connection.id
 
 
 @dataclass

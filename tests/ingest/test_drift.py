@@ -12,8 +12,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine
 
-from tests.harness.ingest import Ingest, advance_until, booked_with_id_after
-from tests.harness.pipeline import connect_sandbox, rows
+from tests.harness.ingest import Ingest, advance_until, booked_with_id_after, connect_sandbox, rows
 from tests.harness.sandbox import SandboxControl
 
 

@@ -11,8 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Engine, text
 
 from src.models.gocardless import UNKNOWN_RESET_BACKOFF
-from tests.harness.ingest import Ingest
-from tests.harness.pipeline import connect_sandbox, rows
+from tests.harness.ingest import Ingest, connect_sandbox, rows
 from tests.harness.sandbox import SandboxControl
 
 

@@ -31,7 +31,7 @@ from src.models.enums import (
     TransactionStatus,
 )
 from src.providers.gocardless.client import GoCardlessClient
-from tests.harness.pipeline import connect_sandbox
+from tests.harness.ingest import connect_sandbox
 from tests.harness.sandbox import SandboxControl
 
 ROUNDS = 15  # past psycopg's prepare (after 5 runs) and PostgreSQL's choice of a generic plan (5 more)

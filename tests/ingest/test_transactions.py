@@ -17,8 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from tests.harness.ingest import Ingest, advance_until, bank_lists
-from tests.harness.pipeline import connect_sandbox, rows
+from tests.harness.ingest import Ingest, advance_until, bank_lists, connect_sandbox, rows
 from tests.harness.sandbox import SandboxControl
 
 

@@ -11,9 +11,9 @@ import dagster as dg
 from sqlalchemy import Engine, text
 
 from src.orchestration.gocardless.config import sync_key
-from tests.harness.ingest import advance_until, booked_with_id_after
-from tests.harness.pipeline import connect_sandbox, run_assets
-from tests.harness.pipeline import rows as _rows
+from tests.harness.ingest import advance_until, booked_with_id_after, connect_sandbox
+from tests.harness.ingest import rows as _rows
+from tests.harness.pipeline import run_assets
 from tests.harness.sandbox import SandboxControl
 
 

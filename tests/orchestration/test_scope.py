@@ -18,7 +18,8 @@ from src.orchestration.gocardless.config import extract_key, sync_key
 from src.orchestration.gocardless.definitions import defs as gocardless_defs
 from src.sync_runs import CONNECTION_JOB, CONNECTION_JOB_OPS, FULL_SYNC_JOB, connection_run
 from tests.harness.dagster import LiveDagster
-from tests.harness.pipeline import connect_sandbox, resources
+from tests.harness.ingest import connect_sandbox
+from tests.harness.pipeline import resources
 from tests.harness.sandbox import SandboxControl
 
 FIRST_STEP = "source__gocardless__extract__requisitions"

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from src.models import Account, Connection, SyncOutcome, Transaction
 from src.models.enums import AccountStatus, ConnectionStatus
 from src.orchestration.gocardless.definitions import CONNECTION_ASSET_KEYS
-from tests.harness.pipeline import SYNC_KEYS, connect_sandbox, run_assets
+from tests.harness.ingest import connect_sandbox
+from tests.harness.pipeline import SYNC_KEYS, run_assets
 from tests.harness.sandbox import SandboxControl
 
 

@@ -32,7 +32,7 @@ from src.settings import settings
 from src.sync_runs import CONNECTION_JOB, FULL_SYNC_JOB, connection_run
 from tests.harness.dagster import LiveDagster
 from tests.harness.dagster_faults import SilentServer, SlowProxy
-from tests.harness.pipeline import connect_sandbox
+from tests.harness.ingest import connect_sandbox
 from tests.harness.sandbox import SandboxControl, free_port
 
 pytestmark = pytest.mark.integration
