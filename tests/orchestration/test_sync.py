@@ -1,7 +1,11 @@
-"""The GoCardless assets, materialized in-process against real PostgreSQL and the sandbox over HTTP.
+"""The GoCardless assets, materialized in-process against real PostgreSQL and the sandbox over HTTP: Dagster's part
+of a sync (one full sync through the assets, re-runs, a sync-only selection, scope, the schedules, the token shared
+across runs, the institutions asset).
 
-`pipeline_database` gives each test a database of its own (the assets commit per account); `sandbox` is the
-shared sandbox server, reset per test; `connect_sandbox` stores a connection as the bank callback does.
+The rules the assets call (`src/ingest`: accounts, connections, outcomes, transactions, extraction, drift) are
+tested on a database session, without Dagster, in tests/ingest. `pipeline_database` gives each test a database of
+its own (the assets commit per account); `sandbox` is the shared sandbox server, reset per test; `connect_sandbox`
+stores a connection as the bank callback does.
 """
 
 import uuid
@@ -92,65 +96,6 @@ class TestFullSync:
         assert result.success
         assert _api_calls(sandbox) == 0
         assert _transactions_of(pipeline_database, connection_id) > 100
-
-
-class TestOutcomes:
-    def test_an_expired_agreement_syncs_no_account_and_last_synced_stays(
-        self, pipeline_database: Engine, sandbox: SandboxControl
-    ) -> None:
-        """No bank call was made for any account: no account reads synced, and "last synced" does not move."""
-        connection_id = connect_sandbox(pipeline_database, sandbox)
-        run_assets(sandbox, connection_id=connection_id)
-        with Session(pipeline_database) as session:
-            synced_at = session.scalars(select(Connection.last_synced_at).where(Connection.id == connection_id)).one()
-        sandbox.advance_clock(days=91)  # past the agreement's 90 days of access: the requisition expires
-        sandbox.reset_counters()
-        result = run_assets(sandbox, connection_id=connection_id)
-        assert result.success
-        assert not any(scopes for scopes in sandbox.counters()["accounts"].values() if scopes)
-        with Session(pipeline_database) as session:
-            connection = session.get(Connection, connection_id)
-            assert connection is not None
-            assert connection.status is ConnectionStatus.expired
-            assert connection.last_synced_at == synced_at
-            outcomes = session.scalars(select(SyncOutcome).where(SyncOutcome.dagster_run_id == result.run_id)).all()
-            assert outcomes
-            assert {o.outcome.value for o in outcomes} == {"reauth_required"}
-            assert all(o.message and "re-authorise" in o.message for o in outcomes)
-
-
-class TestTheSameBankTwice:
-    def test_a_second_connection_of_the_same_accounts_lists_and_counts_each_once(
-        self, pipeline_database: Engine, sandbox: SandboxControl
-    ) -> None:
-        sandbox.set_limits(account_daily=100)
-        first = connect_sandbox(pipeline_database, sandbox, customer="chloe")
-        run_assets(sandbox, connection_id=first)
-        with Session(pipeline_database) as session:
-            user_id = session.scalars(select(Connection.user_id).where(Connection.id == first)).one()
-        before = _rows_of(pipeline_database, user_id)
-        second = connect_sandbox(pipeline_database, sandbox, customer="chloe", user_id=user_id)
-        assert run_assets(sandbox, connection_id=second).success
-        assert run_assets(sandbox, connection_id=first).success
-        after = _rows_of(pipeline_database, user_id)
-        assert after["accounts"] == before["accounts"] == 3
-        assert after["ibans"] == 3
-        assert after["booked"] == before["booked"]
-        assert after["balance_total"] == before["balance_total"]
-
-
-def _rows_of(engine: Engine, user_id: uuid.UUID) -> dict[str, object]:
-    with engine.connect() as connection:
-        row = connection.execute(
-            text(
-                "SELECT count(*), count(DISTINCT a.iban), sum(a.balance_amount), "
-                "(SELECT count(*) FROM transactions t JOIN accounts x ON x.id = t.account_id "
-                " JOIN connections xc ON xc.id = x.connection_id WHERE xc.user_id = :u AND t.status = 'booked') "
-                "FROM accounts a JOIN connections c ON c.id = a.connection_id WHERE c.user_id = :u"
-            ),
-            {"u": user_id},
-        ).one()
-    return {"accounts": row[0], "ibans": row[1], "balance_total": row[2], "booked": row[3]}
 
 
 class TestScope:
