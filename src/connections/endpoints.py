@@ -84,7 +84,7 @@ def connection_callback(
     """Where the bank sends the user back. No user token arrives here: the single-use reference is the
     capability. Always redirects to the frontend, with the outcome in the query."""
     result = connection_service.complete_callback(session, gocardless, reference=ref, bank_error=error)
-    params = {"status": result.outcome}
+    params = {"status": result.outcome.value}
     if result.connection is not None:
         params["connection_id"] = str(result.connection.id)
     if result.error:

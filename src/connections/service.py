@@ -13,6 +13,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -52,16 +53,24 @@ class ConnectionView:
     expiring_soon: bool
 
 
+class CallbackOutcome(StrEnum):
+    """How a bank callback ended, as the frontend reads it (`status` in the redirect's query)."""
+
+    active = "active"
+    rejected = "rejected"
+    error = "error"
+
+
 @dataclass(frozen=True)
 class CallbackResult:
-    outcome: str  # active · rejected · error
+    outcome: CallbackOutcome
     connection: Connection | None
     error: str | None = None
 
     @property
     def linked(self) -> bool:
         """The bank granted access: the connection's first sync may start."""
-        return self.outcome == "active"
+        return self.outcome is CallbackOutcome.active
 
 
 def callback_url() -> str:
@@ -292,12 +301,12 @@ class ConnectionService:
         first sync may start."""
         stored = session.scalar(select(GcRequisition).where(GcRequisition.reference == reference).with_for_update())
         if stored is None or stored.connection_id is None:
-            return CallbackResult("error", None, "unknown_reference")
+            return CallbackResult(CallbackOutcome.error, None, "unknown_reference")
         connection = session.get(Connection, stored.connection_id)
         if connection is None:
-            return CallbackResult("error", None, "unknown_reference")
+            return CallbackResult(CallbackOutcome.error, None, "unknown_reference")
         if stored.callback_completed_at is not None:
-            return CallbackResult("error", connection, "already_used")
+            return CallbackResult(CallbackOutcome.error, connection, "already_used")
         context = {"connection_id": str(connection.id), "requisition_id": stored.id}
         try:
             requisition = client.get_requisition(stored.id)
@@ -306,7 +315,7 @@ class ConnectionService:
             metadata = {account_id: client.get_account(account_id) for account_id in requisition.accounts}
         except gc.GoCardlessError as exc:
             log.warning("callback could not reach GoCardless", extra={**context, "error": type(exc).__name__})
-            return CallbackResult("error", connection, "gocardless_unavailable")
+            return CallbackResult(CallbackOutcome.error, connection, "gocardless_unavailable")
         if agreement is not None:
             raw.store_agreement(session, agreement, connection.id)
         raw.store_requisition(session, requisition, connection.id)
@@ -326,9 +335,9 @@ class ConnectionService:
         session.expire(connection)  # the derivations wrote it with SQL: reload before anyone reads it
         if not linked:
             log.info("consent refused at the bank", extra={**context, "bank_error": bank_error})
-            return CallbackResult("rejected", connection, bank_error or "consent_refused")
+            return CallbackResult(CallbackOutcome.rejected, connection, bank_error or "consent_refused")
         log.info("connection linked", extra={**context, "accounts": len(requisition.accounts)})
-        return CallbackResult("active", connection)
+        return CallbackResult(CallbackOutcome.active, connection)
 
 
 connection = ConnectionService()
