@@ -31,8 +31,8 @@ from src.providers.gocardless.models import (
     RequisitionPage,
 )
 from src.providers.gocardless.ratelimits import RateLimits
-from src.providers.gocardless.retry import backoff_seconds, should_retry
 from src.providers.gocardless.tokens import InMemoryTokenStore, InvalidRefreshError, TokenManager, TokenPair, TokenStore
+from src.providers.retry import backoff_seconds, parse_retry_after, should_retry
 
 log = logging.getLogger(__name__)
 
@@ -287,15 +287,7 @@ class GoCardlessClient:
             raise _error_for(response, path, limits)
 
     def _backoff(self, attempt: int, retry_after: str | None) -> float:
-        seconds: float | None = None
-        if retry_after is not None:
-            try:
-                seconds = float(retry_after)
-            except ValueError:
-                seconds = None
-        if self._jitter is not None:
-            return backoff_seconds(attempt, retry_after=seconds, jitter=self._jitter)
-        return backoff_seconds(attempt, retry_after=seconds)
+        return backoff_seconds(attempt, retry_after=parse_retry_after(retry_after), jitter=self._jitter)
 
 
 def _valid_institution(institution_id: str) -> str:

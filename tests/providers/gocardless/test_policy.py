@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from src.providers.gocardless.ratelimits import RateLimits
-from src.providers.gocardless.retry import backoff_seconds, should_retry
+from src.providers.retry import backoff_seconds, should_retry
 
 
 class TestShouldRetry:
