@@ -16,12 +16,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 OFFICIAL_GOCARDLESS_BASE_URL = "https://bankaccountdata.gocardless.com"
+OFFICIAL_ENABLEBANKING_BASE_URL = "https://api.enablebanking.com"
 _POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg"}
 
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -73,6 +76,12 @@ class Settings(BaseSettings):
     # itself; its defaults are these public test values).
     sandbox_secret_id: SecretStr = SecretStr("sandbox-secret-id")
     sandbox_secret_key: SecretStr = SecretStr("sandbox-secret-key")
+
+    # Enable Banking: the application's id and the PEM file of its RSA private key (both or neither; the key is
+    # checked readable here, so a wrong path is one line at start, not a failure at the first sync).
+    enablebanking_application_id: str | None = None
+    enablebanking_private_key_file: Path | None = None
+    enablebanking_base_url: str = OFFICIAL_ENABLEBANKING_BASE_URL
 
     dagster_url: str | None = None
     dagster_location_name: str | None = None
@@ -138,6 +147,29 @@ class Settings(BaseSettings):
             if len(country) != 2 or not country.isalpha():
                 raise ValueError(f"GOCARDLESS_COUNTRIES holds {country!r}, not an ISO 3166 alpha-2 code")
         return countries
+
+    @field_validator("enablebanking_application_id", mode="after")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value.strip() if value is not None and value.strip() else None
+
+    @field_validator("enablebanking_private_key_file", mode="before")
+    @classmethod
+    def _blank_path_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _check_enablebanking(self) -> "Settings":
+        has_id = self.enablebanking_application_id is not None
+        has_key = self.enablebanking_private_key_file is not None
+        if has_id != has_key:
+            raise ValueError(
+                "set both ENABLEBANKING_APPLICATION_ID and ENABLEBANKING_PRIVATE_KEY_FILE, or neither (the sandbox)"
+            )
+        if self.enablebanking_private_key_file is not None:
+            _check_private_key_file(self.enablebanking_private_key_file)
+        self.enablebanking_base_url = self.enablebanking_base_url.rstrip("/")
+        return self
 
     @model_validator(mode="after")
     def _derive_and_check(self) -> "Settings":
@@ -206,6 +238,21 @@ class Settings(BaseSettings):
                 _create_once(path, make())
             self._generated[path] = path.read_text().strip()
         return self._generated[path]
+
+
+def _check_private_key_file(path: Path) -> None:
+    """ENABLEBANKING_PRIVATE_KEY_FILE must be a readable, unencrypted PEM RSA private key; the message names the
+    file and what is wrong with it, never its content."""
+    try:
+        pem = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"ENABLEBANKING_PRIVATE_KEY_FILE {path} cannot be read ({exc.strerror})") from None
+    try:
+        key = load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError):
+        raise ValueError(f"ENABLEBANKING_PRIVATE_KEY_FILE {path} is not an unencrypted PEM private key") from None
+    if not isinstance(key, RSAPrivateKey):
+        raise ValueError(f"ENABLEBANKING_PRIVATE_KEY_FILE {path} is not an RSA key (Enable Banking signs with RS256)")
 
 
 def _split_keys(raw: str) -> list[str]:

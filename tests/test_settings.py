@@ -6,7 +6,12 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from src.settings import OFFICIAL_GOCARDLESS_BASE_URL, Settings, describe_validation_error
+from src.settings import (
+    OFFICIAL_ENABLEBANKING_BASE_URL,
+    OFFICIAL_GOCARDLESS_BASE_URL,
+    Settings,
+    describe_validation_error,
+)
 
 
 def _settings(**values: object) -> Settings:
@@ -127,3 +132,66 @@ class TestOnlySettingsReadsTheEnvironment:
         assert gocardless_credentials(configured) == ("id-from-env", "key-from-env")
         real = Settings(_env_file=None, sandbox_secret_id="x", gocardless_secret_id="real", gocardless_secret_key="k")
         assert gocardless_credentials(real) == ("real", "k")
+
+
+class TestEnableBanking:
+    @staticmethod
+    def _key_file(tmp_path: Path) -> Path:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        path = tmp_path / "enablebanking.pem"
+        path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        return path
+
+    def test_unset_by_default_and_the_real_api(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        for name in ("ENABLEBANKING_APPLICATION_ID", "ENABLEBANKING_PRIVATE_KEY_FILE", "ENABLEBANKING_BASE_URL"):
+            monkeypatch.delenv(name, raising=False)
+        settings = _settings()
+        assert settings.enablebanking_application_id is None
+        assert settings.enablebanking_private_key_file is None
+        assert settings.enablebanking_base_url == OFFICIAL_ENABLEBANKING_BASE_URL == "https://api.enablebanking.com"
+
+    def test_both_set_with_a_readable_pem_key(self, tmp_path: Path) -> None:
+        path = self._key_file(tmp_path)
+        settings = _settings(
+            enablebanking_application_id="app-id",
+            enablebanking_private_key_file=str(path),
+            enablebanking_base_url="http://127.0.0.1:8766/",
+        )
+        assert settings.enablebanking_application_id == "app-id"
+        assert settings.enablebanking_private_key_file == path
+        assert settings.enablebanking_base_url == "http://127.0.0.1:8766"
+
+    @pytest.mark.parametrize(
+        ("values", "expected"),
+        [
+            ({"enablebanking_application_id": "app-id"}, "set both ENABLEBANKING_APPLICATION_ID and"),
+            ({"enablebanking_private_key_file": "/nonexistent/x.pem"}, "ENABLEBANKING_PRIVATE_KEY_FILE, or neither"),
+            (
+                {"enablebanking_application_id": "app-id", "enablebanking_private_key_file": "/nonexistent/x.pem"},
+                "ENABLEBANKING_PRIVATE_KEY_FILE /nonexistent/x.pem cannot be read",
+            ),
+        ],
+    )
+    def test_refused_in_one_line(self, values: dict[str, object], expected: str) -> None:
+        with pytest.raises(ValidationError) as caught:
+            _settings(**values)
+        message = describe_validation_error(caught.value)
+        assert expected in message
+        assert "\n" not in message
+
+    def test_a_file_that_is_not_a_pem_key_is_refused_without_its_content(self, tmp_path: Path) -> None:
+        path = tmp_path / "key.pem"
+        path.write_text("hunter2-not-a-key")
+        with pytest.raises(ValidationError) as caught:
+            _settings(enablebanking_application_id="app-id", enablebanking_private_key_file=str(path))
+        message = describe_validation_error(caught.value)
+        assert "is not an unencrypted PEM private key" in message
+        assert "hunter2" not in message
+        assert "\n" not in message
