@@ -55,6 +55,7 @@ NOT_FOUND_CODES = frozenset(
 BANK_CODES = frozenset({"ASPSP_ERROR", "ASPSP_TIMEOUT", "ASPSP_ACCOUNT_NOT_ACCESSIBLE", "ASPSP_PSU_ACTION_REQUIRED"})
 MISCONFIGURED_CODES = frozenset(
     {
+        "ACCESS_DENIED",
         "AUTHORIZATION_NOT_PROVIDED",
         "UNAUTHORIZED_ACCESS",
         "UNAUTHORIZED_IP",
@@ -68,6 +69,7 @@ AUTHORIZATION_CODE_CODES = frozenset(
 )
 RATE_LIMIT_CODE = "ASPSP_RATE_LIMIT_EXCEEDED"
 WRONG_PERIOD_CODE = "WRONG_TRANSACTIONS_PERIOD"
+_RESETS_IN = re.compile(r"(?:resets|try again) in (\d+) seconds", re.IGNORECASE)
 _DATE = re.compile(r"date_?from\W+(\d{4}-\d{2}-\d{2})|date_?to\W+(\d{4}-\d{2}-\d{2})", re.IGNORECASE)
 
 
@@ -359,7 +361,7 @@ def error_for(
         "body": body,
     }
     if code == RATE_LIMIT_CODE or (code is None and status == 429):
-        reset_at = _reset_at(httpx.Headers(headers or {}), now or datetime.now(UTC))
+        reset_at = _reset_at(httpx.Headers(headers or {}), described, now or datetime.now(UTC))
         return errors.RateLimitedError(text, reset_at=reset_at, **common)
     if code in SESSION_ENDED_CODES:
         return errors.SessionEndedError(text, **common)
@@ -413,15 +415,18 @@ def _date(value: Any) -> date | None:
         return None
 
 
-def _reset_at(headers: httpx.Headers, now: datetime) -> datetime | None:
-    """When the bank's quota resets, if the answer says: Retry-After in seconds or as an HTTP date."""
+def _reset_at(headers: httpx.Headers, described: str, now: datetime) -> datetime | None:
+    """When the bank's quota resets, if the answer says: Retry-After in seconds or as an HTTP date, else words such
+    as "resets in 3600 seconds" in its message or detail."""
     value = headers.get("retry-after")
-    if value is None:
-        return None
     seconds = parse_retry_after(value)
-    if seconds is not None:
-        return now + timedelta(seconds=max(seconds, 0))
-    try:
-        return parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
+    if seconds is None and value is not None:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            when = None
+        if when is not None:
+            return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    if seconds is None and (found := _RESETS_IN.search(described)):
+        seconds = float(found.group(1))
+    return now + timedelta(seconds=max(seconds, 0)) if seconds is not None else None

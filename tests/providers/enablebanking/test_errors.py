@@ -24,6 +24,7 @@ NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
         (403, {"code": 403, "message": "Application is not active"}, errors.MisconfiguredError),
         (401, {"code": 401, "message": "Invalid JWT"}, errors.MisconfiguredError),
         (401, {"code": 401, "message": "x", "error": "UNAUTHORIZED_ACCESS"}, errors.MisconfiguredError),
+        (403, {"code": 403, "message": "x", "error": "ACCESS_DENIED"}, errors.MisconfiguredError),
         (422, {"code": 422, "message": "x", "error": "REDIRECT_URI_NOT_ALLOWED"}, errors.MisconfiguredError),
         (404, {"code": 404, "message": "x", "error": "SESSION_DOES_NOT_EXIST"}, errors.ResourceNotFoundError),
         (404, {"code": 404, "message": "Not found"}, errors.ResourceNotFoundError),
@@ -86,6 +87,12 @@ class TestRateLimitReset:
         error = error_for(429, self.BODY, {"Retry-After": "3600"}, now=NOW)
         assert isinstance(error, errors.RateLimitedError)
         assert error.reset_at == NOW + timedelta(hours=1)
+
+    def test_from_the_words_of_the_detail(self) -> None:
+        body = {**self.BODY, "detail": "The ASPSP allows 4 calls a day; it resets in 600 seconds"}
+        error = error_for(429, body, {}, now=NOW)
+        assert isinstance(error, errors.RateLimitedError)
+        assert error.reset_at == NOW + timedelta(minutes=10)
 
     def test_from_retry_after_date(self) -> None:
         error = error_for(429, self.BODY, {"Retry-After": "Tue, 02 Jun 2026 00:00:00 GMT"}, now=NOW)
