@@ -18,10 +18,18 @@ def _parser() -> argparse.ArgumentParser:
         "dev", help="start the local stack (database, migrations, sandbox, Dagster, API and page) until Ctrl-C"
     )
     commands.add_parser("migrate", help="upgrade the database to the newest schema")
-    sandbox = commands.add_parser("sandbox", help="run the GoCardless sandbox server")
+    sandbox = commands.add_parser("sandbox", help="run a provider's sandbox server (GoCardless unless told)")
+    sandbox.add_argument("--provider", choices=("gocardless", "enablebanking"), default="gocardless")
     sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=None, help="default: SANDBOX_PORT or 8765")
-    sandbox.add_argument("--state-file", type=Path, default=None, help="persist the sandbox's state in this file")
+    sandbox.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="default: SANDBOX_PORT or 8765 (enablebanking: ENABLEBANKING_SANDBOX_PORT or 8766)",
+    )
+    sandbox.add_argument(
+        "--state-file", type=Path, default=None, help="persist the sandbox's state in this file (GoCardless only)"
+    )
     secrets = commands.add_parser("secrets", help="keys for the provider secrets stored in the database")
     actions = secrets.add_subparsers(dest="action", required=True)
     actions.add_parser("new-key", help="print a new key for FINSYNC_SECRET_KEY")
@@ -72,6 +80,17 @@ def _reencrypt() -> int:
     return 0
 
 
+def _enablebanking_sandbox(host: str, port: int | None) -> int:
+    # Its own variables (SANDBOX_ENABLEBANKING_*), read by the sandbox; a missing one is one line and exit code 2.
+    import os
+
+    from src.sandbox.enablebanking.server import DEFAULT_PORT, serve
+
+    if port is None:
+        port = int(os.environ.get("ENABLEBANKING_SANDBOX_PORT", DEFAULT_PORT))
+    return serve(host=host, port=port)
+
+
 def _sandbox(host: str, port: int | None, state_file: Path | None) -> int:
     # The sandbox reads its own variables; it needs nothing from Settings but the port's default.
     from src.sandbox.server import serve
@@ -101,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "migrate":
             return _migrate()
+        if args.command == "sandbox" and args.provider == "enablebanking":
+            return _enablebanking_sandbox(args.host, args.port)
         if args.command == "sandbox":
             return _sandbox(args.host, args.port, args.state_file)
         if args.command == "secrets":

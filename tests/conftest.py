@@ -258,3 +258,36 @@ def dagster(
     finally:
         server.close()
         test_databases.drop(database_url)
+
+
+if TYPE_CHECKING:
+    from tests.harness.enablebanking import EnableBankingSandboxControl, EnableBankingSandboxServer
+
+
+@pytest.fixture(scope="session")
+def enablebanking_sandbox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator["EnableBankingSandboxServer"]:
+    """The Enable Banking sandbox, a real server process shared by the run, with a key pair made for the run
+    (`server.keys.private_key_file` is the application's private key; tests/harness/enablebanking.py)."""
+    from tests.harness.enablebanking import EnableBankingSandboxServer, make_key_pair
+
+    directory = tmp_path_factory.mktemp("enablebanking")
+    server = EnableBankingSandboxServer(directory / "sandbox.log", make_key_pair(directory))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def enablebanking_sandbox(
+    enablebanking_sandbox_server: "EnableBankingSandboxServer",
+) -> Iterator["EnableBankingSandboxControl"]:
+    """The Enable Banking sandbox reset for this test; its methods drive the `/_sandbox/` controls."""
+    from tests.harness.enablebanking import EnableBankingSandboxControl
+
+    control = EnableBankingSandboxControl(enablebanking_sandbox_server.base_url, enablebanking_sandbox_server.keys)
+    control.reset()
+    try:
+        yield control
+    finally:
+        control.close()
