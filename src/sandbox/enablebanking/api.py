@@ -170,8 +170,11 @@ async def start_authorization(request: Request) -> Response:
     if valid_until <= now:
         return _wrong("valid_until must be in the future")
     if valid_until > now + timedelta(seconds=aspsp.maximum_consent_validity):
-        return _wrong(
-            f"ASPSP does not support consent validity more than {aspsp.maximum_consent_validity} seconds in the future"
+        return errors.error(
+            "WRONG_REQUEST_PARAMETERS",
+            {"access.valid_until": valid_until.isoformat()},
+            message=f"ASPSP does not support consent validity more than {aspsp.maximum_consent_validity} seconds "
+            "in the future",
         )
     authorization = Authorization(
         id=new_id(),
