@@ -70,3 +70,33 @@ class TestBadConfiguration:
         assert lines[0].startswith("finsync: cannot reach the database at 127.0.0.1:1/finsync")
         assert "hunter2" not in result.stderr
         assert elapsed < 30
+
+
+class TestSandbox:
+    def test_the_enablebanking_sandbox_without_its_key_is_one_line(self, tmp_path: Path) -> None:
+        environment = {
+            name: value for name, value in os.environ.items() if not name.startswith("SANDBOX_ENABLEBANKING_")
+        }
+        result = subprocess.run(
+            [*FINSYNC, "sandbox", "--provider", "enablebanking", "--port", "1"],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 2
+        assert result.stderr.strip().splitlines() == [
+            "finsync: the Enable Banking sandbox needs SANDBOX_ENABLEBANKING_APPLICATION_ID and "
+            "SANDBOX_ENABLEBANKING_PUBLIC_KEY_FILE (the application's PEM public key or certificate)"
+        ]
+
+    def test_a_key_file_that_holds_no_key_is_one_line(self, tmp_path: Path) -> None:
+        (tmp_path / "key.pem").write_text("not a key")
+        result = _run(
+            ["sandbox", "--provider", "enablebanking", "--port", "1"],
+            SANDBOX_ENABLEBANKING_APPLICATION_ID="5b1b1b0e-6c1e-4b5f-9a57-0f1a1e2b3c4d",
+            SANDBOX_ENABLEBANKING_PUBLIC_KEY_FILE=str(tmp_path / "key.pem"),
+        )
+        assert result.returncode == 2
+        assert result.stderr.strip() == f"finsync: {tmp_path / 'key.pem'} holds no PEM public key or certificate"
