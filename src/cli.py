@@ -27,9 +27,7 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="default: SANDBOX_PORT or 8765 (enablebanking: ENABLEBANKING_SANDBOX_PORT or 8766)",
     )
-    sandbox.add_argument(
-        "--state-file", type=Path, default=None, help="persist the sandbox's state in this file (GoCardless only)"
-    )
+    sandbox.add_argument("--state-file", type=Path, default=None, help="persist the sandbox's state in this file")
     secrets = commands.add_parser("secrets", help="keys for the provider secrets stored in the database")
     actions = secrets.add_subparsers(dest="action", required=True)
     actions.add_parser("new-key", help="print a new key for FINSYNC_SECRET_KEY")
@@ -80,7 +78,7 @@ def _reencrypt() -> int:
     return 0
 
 
-def _enablebanking_sandbox(host: str, port: int | None) -> int:
+def _enablebanking_sandbox(host: str, port: int | None, state_file: Path | None) -> int:
     # Its own variables (SANDBOX_ENABLEBANKING_*), read by the sandbox; a missing one is one line and exit code 2.
     import os
 
@@ -88,7 +86,7 @@ def _enablebanking_sandbox(host: str, port: int | None) -> int:
 
     if port is None:
         port = int(os.environ.get("ENABLEBANKING_SANDBOX_PORT", DEFAULT_PORT))
-    return serve(host=host, port=port)
+    return serve(host=host, port=port, state_file=state_file)
 
 
 def _sandbox(host: str, port: int | None, state_file: Path | None) -> int:
@@ -121,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "migrate":
             return _migrate()
         if args.command == "sandbox" and args.provider == "enablebanking":
-            return _enablebanking_sandbox(args.host, args.port)
+            return _enablebanking_sandbox(args.host, args.port, args.state_file)
         if args.command == "sandbox":
             return _sandbox(args.host, args.port, args.state_file)
         if args.command == "secrets":

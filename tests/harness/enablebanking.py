@@ -66,8 +66,11 @@ def make_jwt(
     return jwt.encode(body, private_pem, algorithm="RS256", headers={"kid": kid, "typ": "JWT"})
 
 
-def enablebanking_sandbox_argv(port: int) -> list[str]:
-    return [sys.executable, "-m", "src.cli", "sandbox", "--provider", "enablebanking", "--port", str(port)]
+def enablebanking_sandbox_argv(port: int, state_file: Path | None = None) -> list[str]:
+    """The Enable Banking sandbox on loopback, its sessions kept in `state_file` when given."""
+    return [sys.executable, "-m", "src.cli", "sandbox", "--provider", "enablebanking", "--port", str(port)] + (
+        ["--state-file", str(state_file)] if state_file else []
+    )
 
 
 class EnableBankingSandboxServer:
@@ -75,9 +78,17 @@ class EnableBankingSandboxServer:
 
     application_id = APPLICATION_ID
 
-    def __init__(self, log_path: Path, keys: KeyPair, *, redirect_urls: str | None = None) -> None:
+    def __init__(
+        self,
+        log_path: Path,
+        keys: KeyPair,
+        *,
+        redirect_urls: str | None = None,
+        state_file: Path | None = None,
+        port: int | None = None,
+    ) -> None:
         self.keys = keys
-        self.port = free_port()
+        self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._log = log_path.open("a")
         env = {
@@ -86,10 +97,11 @@ class EnableBankingSandboxServer:
             "SANDBOX_ENABLEBANKING_PUBLIC_KEY_FILE": str(keys.public_key_file),
         }
         env.pop("SANDBOX_ENABLEBANKING_REDIRECT_URLS", None)
+        env.pop("SANDBOX_ENABLEBANKING_STATE_FILE", None)
         if redirect_urls is not None:
             env["SANDBOX_ENABLEBANKING_REDIRECT_URLS"] = redirect_urls
         self.process = subprocess.Popen(
-            enablebanking_sandbox_argv(self.port),
+            enablebanking_sandbox_argv(self.port, state_file),
             cwd=PROJECT_ROOT,
             env=env,
             stdout=self._log,

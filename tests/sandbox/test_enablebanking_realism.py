@@ -286,6 +286,15 @@ class TestLimits:
             assert len(_pages(api, uid)) > 1
         assert api.get(f"/accounts/{uid}/transactions").status_code == 429
 
+    def test_a_call_enable_banking_refuses_itself_is_not_counted(
+        self, enablebanking_sandbox: EnableBankingSandboxControl, api: httpx.Client
+    ) -> None:
+        uid = enablebanking_sandbox.link(aspsp=MOCK, customer="bob")["accounts"][0]
+        for _ in range(6):
+            refused = api.get(f"/accounts/{uid}/transactions", params={"date_to": "2026-01-01"})
+            assert refused.json()["error"] == "DATE_TO_WITHOUT_DATE_FROM"
+        _ok(api.get(f"/accounts/{uid}/transactions"))
+
     def test_required_psu_headers_all_or_none(
         self, enablebanking_sandbox: EnableBankingSandboxControl, api: httpx.Client
     ) -> None:

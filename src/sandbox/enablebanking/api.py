@@ -299,9 +299,8 @@ class AccountCall:
         self.session, self.aspsp, self.profile, self.uid, self.attended = session, aspsp, profile, uid, attended
 
 
-def _account_call(request: Request, endpoint: str, *, counted: bool) -> AccountCall | Response:
-    """Checks every account call shares, in the API's order: the id, the session's status, the PSU headers, then
-    the bank's allowance of unattended calls (a call with `Psu-Ip-Address` is attended and not counted)."""
+def _account_call(request: Request, endpoint: str) -> AccountCall | Response:
+    """Checks every account call shares, in the API's order: the id, the session's status, the PSU headers."""
     state = state_of(request)
     uid = request.path_params["account_id"]
     if not is_uuid(uid):
@@ -322,30 +321,43 @@ def _account_call(request: Request, endpoint: str, *, counted: bool) -> AccountC
     attended = bool(request.headers.get("Psu-Ip-Address"))
     if attended:
         counter.attended += 1
-    elif counted and not state.take_allowance(uid, endpoint):
-        counter.rate_limited += 1
-        return errors.error(
-            "ASPSP_RATE_LIMIT_EXCEEDED",
-            f"The ASPSP allows {state.account_daily_limit} calls a day to {endpoint} of this account without the PSU "
-            f"present; it resets in {state.seconds_to_midnight()} seconds",
-        )
     profile = history.profile(aspsp, session.customer_id, position)
     return AccountCall(session, aspsp, profile, uid, attended)
 
 
+def _spend_allowance(state: EnableBankingState, call: AccountCall, endpoint: str) -> Response | None:
+    """The bank's four unattended calls a day per account and endpoint (PSD2 RTS art. 36(5)); a call with
+    `Psu-Ip-Address` has the person present and is not counted. Only calls that reach the bank are counted: one
+    Enable Banking refuses itself (a malformed query) is not."""
+    if call.attended or state.take_allowance(call.uid, endpoint):
+        return None
+    state.counter(call.uid, endpoint).rate_limited += 1
+    return errors.error(
+        "ASPSP_RATE_LIMIT_EXCEEDED",
+        f"The ASPSP allows {state.account_daily_limit} calls a day to {endpoint} of this account without the PSU "
+        f"present; it resets in {state.seconds_to_midnight()} seconds",
+    )
+
+
 async def account_details(request: Request) -> Response:
-    call = _account_call(request, "details", counted=True)
+    call = _account_call(request, "details")
     if isinstance(call, Response):
         return call
+    refused = _spend_allowance(state_of(request), call, "details")
+    if refused is not None:
+        return refused
     state_of(request).counter(call.uid, "details").ok += 1
     return JSONResponse(payloads.account_resource(call.aspsp, call.profile, call.uid))
 
 
 async def account_balances(request: Request) -> Response:
     state = state_of(request)
-    call = _account_call(request, "balances", counted=True)
+    call = _account_call(request, "balances")
     if isinstance(call, Response):
         return call
+    refused = _spend_allowance(state, call, "balances")
+    if refused is not None:
+        return refused
     state.counter(call.uid, "balances").ok += 1
     return JSONResponse(payloads.balances(call.profile, state.today(), iso(state.now())))
 
@@ -411,8 +423,7 @@ async def account_transactions(request: Request) -> Response:
     state = state_of(request)
     params = request.query_params
     key = params.get("continuation_key")
-    # A listing is one fetch from the bank: only its first page counts against the daily allowance.
-    call = _account_call(request, "transactions", counted=key is None)
+    call = _account_call(request, "transactions")
     if isinstance(call, Response):
         return call
     if key is not None:
@@ -431,6 +442,10 @@ async def account_transactions(request: Request) -> Response:
     listed = _listing(state, call, query)
     if isinstance(listed, Response):
         return listed
+    if key is None:  # a listing is one fetch from the bank: only its first page counts against the allowance
+        refused = _spend_allowance(state, call, "transactions")
+        if refused is not None:
+            return refused
     state.counter(call.uid, "transactions").ok += 1
     if key is None and call.aspsp.empty_first_page:
         page: list[tuple[date, history.Item, str]] = []
@@ -455,7 +470,7 @@ async def account_transactions(request: Request) -> Response:
 
 async def account_transaction(request: Request) -> Response:
     state = state_of(request)
-    call = _account_call(request, "transactions", counted=False)
+    call = _account_call(request, "transactions")
     if isinstance(call, Response):
         return call
     wanted = request.path_params["transaction_id"]

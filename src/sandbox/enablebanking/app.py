@@ -41,9 +41,12 @@ def _fault_error(status: int) -> Response:
 class ApiGuard(BaseHTTPMiddleware):
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         path = request.url.path
-        if path == "/" or path.startswith(_OUTSIDE_THE_API):
-            return await call_next(request)
         state: EnableBankingState = request.app.state.enablebanking
+        if path == "/" or path.startswith(_OUTSIDE_THE_API):
+            response = await call_next(request)
+            if request.method != "GET":
+                state.save()
+            return response
         endpoint = f"{request.method} {_UUID.sub('{id}', path)}"
         state.endpoint_calls[endpoint] = state.endpoint_calls.get(endpoint, 0) + 1
         authorization = request.headers.get("authorization")
@@ -64,7 +67,10 @@ class ApiGuard(BaseHTTPMiddleware):
                 return _fault_error(faults.error_status)
             if faults.error_rate and state.rng.random() < faults.error_rate:
                 return _fault_error(faults.error_status)
-        return await call_next(request)
+        response = await call_next(request)
+        if request.method != "GET":
+            state.save()
+        return response
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:

@@ -4,6 +4,7 @@ SANDBOX_ENABLEBANKING_APPLICATION_ID: the application id, which every JWT names 
 SANDBOX_ENABLEBANKING_PUBLIC_KEY_FILE: the application's PEM public key or certificate, which verifies the JWTs.
 SANDBOX_ENABLEBANKING_REDIRECT_URLS: comma-separated redirect URLs the application registered; unset, any loopback
 URL is allowed (the sandbox stands in for a developer's own machine).
+SANDBOX_ENABLEBANKING_STATE_FILE (or `--state-file`): keep sessions across restarts in this JSON file.
 """
 
 import os
@@ -45,6 +46,7 @@ class EnableBankingConfig:
     redirect_urls: tuple[str, ...] | None = None  # None: any loopback URL
     public_url: str | None = None  # where the consent page is reached; default: the request's own host
     account_daily_limit: int = 4
+    state_file: Path | None = None  # where sessions are kept across restarts (`make dev`)
 
     @classmethod
     def from_env(cls) -> "EnableBankingConfig":
@@ -64,4 +66,7 @@ class EnableBankingConfig:
             redirect_urls=redirect_urls or None,
             public_url=env.get("SANDBOX_ENABLEBANKING_PUBLIC_URL") or None,
             account_daily_limit=int(env.get("SANDBOX_ENABLEBANKING_ACCOUNT_DAILY_LIMIT", "4")),
+            state_file=Path(env["SANDBOX_ENABLEBANKING_STATE_FILE"])
+            if env.get("SANDBOX_ENABLEBANKING_STATE_FILE")
+            else None,
         )

@@ -2,15 +2,20 @@
 faults, the application's status, the banks' daily allowances and counters.
 
 All of it lives in memory and is touched only from the event loop (handlers are async and never await while
-changing state), so no lock is needed.
+changing state), so no lock is needed. With a state file, the clock, the application's status, authorizations and
+sessions are saved after every change and read back at start, so that `make dev` keeps its connections across a
+restart (continuation keys, counters, faults and bank switches start afresh).
 """
 
 import hashlib
+import json
 import random
 import secrets
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from src.sandbox.enablebanking.catalogue import Catalogue
 from src.sandbox.enablebanking.config import EnableBankingConfig
@@ -113,6 +118,8 @@ class EnableBankingState:
     def __init__(self, config: EnableBankingConfig) -> None:
         self.config = config
         self.reset()
+        if config.state_file is not None and config.state_file.exists():
+            self.load(config.state_file)
 
     def reset(self) -> None:
         self.clock_offset = timedelta(0)
@@ -197,6 +204,52 @@ class EnableBankingState:
             return False
         self.usage[key] = used + 1
         return True
+
+    # -- persistence ------------------------------------------------------------------------------------------
+    def save(self) -> None:
+        path = self.config.state_file
+        if path is None:
+            return
+        data = {
+            "clock_offset_seconds": self.clock_offset.total_seconds(),
+            "active": self.active,
+            "authorizations": [_dump(asdict(authorization)) for authorization in self.authorizations.values()],
+            "sessions": [_dump(asdict(session)) for session in self.sessions.values()],
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(data))
+        temporary.replace(path)
+
+    def load(self, path: Path) -> None:
+        data = json.loads(path.read_text())
+        self.clock_offset = timedelta(seconds=data.get("clock_offset_seconds", 0))
+        self.active = bool(data.get("active", True))
+        for row in data.get("authorizations", []):
+            authorization = Authorization(**{**_undump(row), "aspsp": tuple(row["aspsp"])})
+            self.authorizations[authorization.id] = authorization
+            if authorization.code is not None:
+                self.codes[authorization.code] = authorization.id
+        for row in data.get("sessions", []):
+            accounts = [SessionAccount(**account) for account in row["accounts"]]
+            session = Session(**{**_undump(row), "aspsp": tuple(row["aspsp"]), "accounts": accounts})
+            self.sessions[session.id] = session
+            for account in accounts:
+                self.accounts[account.uid] = (session.id, account.position)
+
+
+_DATETIME_FIELDS = frozenset({"valid_until", "created", "code_issued", "authorized", "closed"})
+
+
+def _dump(row: dict[str, Any]) -> dict[str, Any]:
+    return {key: value.isoformat() if isinstance(value, datetime) else value for key, value in row.items()}
+
+
+def _undump(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: datetime.fromisoformat(value) if key in _DATETIME_FIELDS and isinstance(value, str) else value
+        for key, value in row.items()
+    }
 
 
 def psu_id_hash(value: str) -> str:
