@@ -49,17 +49,17 @@ class EnableBankingModel(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _null_is_absent(cls, value: Any) -> Any:
-        # Banks send `null` for what they do not fill: it means the field's default (None, or an empty list).
-        if isinstance(value, dict):
-            return {key: item for key, item in value.items() if item is not None}
+    def _keep_payload(cls, value: Any) -> Any:
+        """Every model, nested ones too (each transaction of a page), keeps the object it was read from. Banks send
+        `null` for what they do not fill: it means the field's default (None, or an empty list)."""
+        if isinstance(value, dict) and "payload" not in value:
+            fields = {key: item for key, item in value.items() if item is not None}
+            return {**fields, "payload": value}
         return value
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Self:
-        model = cls.model_validate(payload)
-        model.payload = payload
-        return model
+        return cls.model_validate(payload)
 
 
 class Amount(EnableBankingModel):
