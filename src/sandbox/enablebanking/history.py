@@ -6,8 +6,9 @@ generator seeded by (account seed, day) alone: any window gives the same items w
 
 An item is made on its value day and settles `lag` days later. On the sandbox's today T it is `PDNG` while value
 day ≤ T < value day + lag, then takes its fate: most book (`BOOK`, booking date = value day + lag), a few are
-cancelled (`CNCL`) or rejected (`RJCT`) and never count in a balance. A pending item has no `entry_reference` or a
-pending one of its own, never its booked one, as banks do.
+cancelled (`CNCL`) or rejected (`RJCT`) and never count in a balance. A pending item has no `entry_reference` (a
+card authorisation) or a pending one of its own (a transfer), never its booked one, as banks do; one booked item
+in ten has none either, so a client needs its content fingerprint.
 
 Balances reconcile with the transactions: CLBD (booked) = the opening balance + every booked amount with a booking
 date ≤ T; ITAV (available) = CLBD + every pending amount.
@@ -163,7 +164,8 @@ def items_on(seed: str, day: date) -> tuple[Item, ...]:
                 merchant_category_code=mcc,
                 fate=fate,
                 entry_reference=f"{day:%Y%m%d}{_digits(key, 12)}" if rng.random() < 0.9 else None,
-                pending_reference=f"P{_digits(key + 'p', 14)}" if rng.random() < 0.5 else None,
+                # A card authorisation waits without a reference; a pending transfer has one of its own.
+                pending_reference=None if mcc else f"P{_digits(key + 'p', 14)}",
             )
         )
     return tuple(items)
