@@ -19,6 +19,7 @@ from src.providers.enablebanking.auth import JwtSigner
 from src.providers.enablebanking.client import EnableBankingClient
 from src.providers.enablebanking.models import Aspsp, SessionStatus
 from src.providers.enablebanking.psu import PsuContext
+from src.providers.enablebanking.redirect import read_redirect
 from tests.harness.enablebanking import APPLICATION_ID, EnableBankingSandboxControl, make_key_pair
 
 REDIRECT = "http://127.0.0.1:8000/api/connections/callback"
@@ -63,8 +64,8 @@ def _connect(
 ) -> tuple[str, list[str]]:
     """A consent as a person gives it: POST /auth, the bank's page approved, POST /sessions with the code."""
     authorization = client.start_authorization(aspsp=_bank(client, name, country), redirect_url=REDIRECT, state="s-1")
-    query = parse_qs(urlsplit(sandbox.approve(authorization.authorization_id, customer=customer)).query)
-    session = client.create_session(query["code"][0])
+    redirect = read_redirect(sandbox.approve(authorization.authorization_id, customer=customer))
+    session = client.create_session(str(redirect.code))
     return session.session_id, [str(account.uid) for account in session.accounts]
 
 
@@ -188,6 +189,15 @@ class TestConsent:
         with pytest.raises(errors.SessionEndedError) as caught:
             client.account_details(uid)
         assert caught.value.error_code == "CLOSED_SESSION"
+
+    def test_a_denied_consent_comes_back_as_a_refusal(
+        self, client: EnableBankingClient, enablebanking_sandbox: EnableBankingSandboxControl
+    ) -> None:
+        authorization = client.start_authorization(
+            aspsp=_bank(client, "Mock ASPSP", "FI"), redirect_url=REDIRECT, state="s-denied"
+        )
+        redirect = read_redirect(enablebanking_sandbox.deny(authorization.authorization_id))
+        assert (redirect.state, redirect.approved, redirect.error) == ("s-denied", False, "access_denied")
 
     def test_a_redirect_not_registered_is_misconfigured(self, client: EnableBankingClient) -> None:
         with pytest.raises(errors.MisconfiguredError) as caught:
