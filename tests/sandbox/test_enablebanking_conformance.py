@@ -429,9 +429,7 @@ class TestConformance:
         from src.sandbox.enablebanking.errors import CODES
 
         named = {case.expect.get("error") for case in CASES}
-        # Codes of the document the sandbox can answer but no scene produces on its own yet.
-        unexercised = {"ASPSP_ACCOUNT_NOT_ACCESSIBLE", "ASPSP_PSU_ACTION_REQUIRED"}
-        assert set(CODES) - unexercised - named == set()
+        assert set(CODES) - named == set()
 
     def test_the_document_is_the_official_copy(self) -> None:
         assert hashlib.sha256(SPEC_PATH.read_bytes()).hexdigest() == SPEC_SHA256

@@ -1,5 +1,5 @@
-"""The Enable Banking sandbox checks every official call's JWT as Enable Banking documents it (docs
-providers-facts A.1): RS256 signed by the application's key, `kid` the application id, `iss` "enablebanking.com",
+"""The Enable Banking sandbox checks every official call's JWT as Enable Banking documents it (its
+authentication chapter): RS256 signed by the application's key, `kid` the application id, `iss` "enablebanking.com",
 `aud` "api.enablebanking.com", `iat`/`exp`, at most 24 h of life. Each refusal is a 401 ErrorResponse; an
 inactive application gets 403 "Application is not active" on everything but `GET /application`."""
 

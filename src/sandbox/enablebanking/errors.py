@@ -2,9 +2,9 @@
 
 Each ErrorCode answers with one HTTP status and, by default, the description the OpenAPI document gives it
 (`x-enum-descriptions`). The document does not pair codes with statuses; the pairs below follow what clients
-observe (docs providers-facts A.2 "Observed status and payload pairs"): 401 for the session and authorisation
-problems (`EXPIRED_SESSION` is a 401), 422 for a request the API understood but refuses (a PSU header missing, a
-period the bank refuses), 429 when the bank throttles, 400 when the bank fails, 404 for what does not exist.
+observe of the real API: 401 for the session and authorisation problems (`EXPIRED_SESSION` is a 401), 422 for a
+request the API understood but refuses (a PSU header missing, a period the bank refuses), 429 when the bank
+throttles, 400 when the bank fails, 404 for what does not exist.
 """
 
 from typing import Any
@@ -15,12 +15,7 @@ CODES: dict[str, tuple[int, str]] = {
     "ACCESS_DENIED": (403, "Access to this resource is denied. Check services available for your application."),
     "ACCOUNT_DOES_NOT_EXIST": (404, "No account found matching provided id"),
     "ALREADY_AUTHORIZED": (422, "Session is already authorized"),
-    "ASPSP_ACCOUNT_NOT_ACCESSIBLE": (
-        403,
-        "The PSU does not have access to the requested account or it doesn't exist",
-    ),
     "ASPSP_ERROR": (400, "Error interacting with ASPSP"),
-    "ASPSP_PSU_ACTION_REQUIRED": (400, "PSU action is required to proceed"),
     "ASPSP_RATE_LIMIT_EXCEEDED": (429, "ASPSP Rate limit exceeded"),
     "ASPSP_TIMEOUT": (408, "Timeout interacting with ASPSP"),
     "AUTHORIZATION_NOT_PROVIDED": (401, "Authorization header is not provided"),
