@@ -80,12 +80,13 @@ def _reencrypt() -> int:
 
 def _enablebanking_sandbox(host: str, port: int | None, state_file: Path | None) -> int:
     # Its own variables (SANDBOX_ENABLEBANKING_*), read by the sandbox; a missing one is one line and exit code 2.
-    import os
-
-    from src.sandbox.enablebanking.server import DEFAULT_PORT, serve
+    # It needs nothing from Settings but the port's default.
+    from src.sandbox.enablebanking.server import serve
 
     if port is None:
-        port = int(os.environ.get("ENABLEBANKING_SANDBOX_PORT", DEFAULT_PORT))
+        from src.settings import settings
+
+        port = settings.enablebanking_sandbox_port
     return serve(host=host, port=port, state_file=state_file)
 
 

@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     api_port: Port = 8000
     dagster_port: Port = 3001
     sandbox_port: Port = 8765
+    enablebanking_sandbox_port: Port = 8766
 
     gocardless_secret_id: SecretStr | None = None
     gocardless_secret_key: SecretStr | None = None
