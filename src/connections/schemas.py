@@ -6,7 +6,7 @@ endpoints call that: the one place a connection takes its API shape.
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
@@ -79,6 +79,3 @@ class ConnectionLink(Schema):
 
     connection: ConnectionRead
     link: str = Field(description="The bank's consent page; the user comes back to the callback.")
-
-
-CallbackOutcome = Literal["active", "rejected", "error"]

@@ -103,6 +103,10 @@ def _child_environment(settings: Settings, database_url: str, data_dir: Path) ->
     env["FINSYNC_DEMO_ACCOUNT"] = "true"  # the page offers the demo user this process created
     # The Dagster this process starts listens on IPv4 loopback; `localhost` may resolve to ::1 first.
     env.setdefault("DAGSTER_URL", f"http://127.0.0.1:{settings.dagster_port}")
+    # The sandbox reads its credentials from its environment only, finsync from Settings (which also reads `.env`):
+    # pass the pair Settings holds, so that both sides agree wherever it was set.
+    env["SANDBOX_SECRET_ID"] = settings.sandbox_secret_id.get_secret_value()
+    env["SANDBOX_SECRET_KEY"] = settings.sandbox_secret_key.get_secret_value()
     return env
 
 

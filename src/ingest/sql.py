@@ -8,7 +8,7 @@ at the statement's first run.
 Why bound parameters rather than literals rendered into the text: PostgreSQL types each parameter from where it
 stands (psycopg sends a `str` untyped), the values never need quoting, and psycopg's prepared statements (from the
 sixth run of a statement on one connection) and PostgreSQL's generic plans (from the sixth run of a prepared one)
-treat them like any other parameter; tests/ingest/test_rules.py runs every derivation past both thresholds on one
+treat them like any other parameter; tests/ingest/test_sql.py runs every derivation past both thresholds on one
 connection. One name keeps one kind of place within a statement (compared with a column, or the result of a CASE):
 PostgreSQL refuses a parameter it would have to type two ways. The one exception lives outside this package: a
 partial index's predicate that an `ON CONFLICT` must infer has to be literal text (`UNFINISHED_JOB_PREDICATE`).

@@ -44,3 +44,12 @@ def test_every_child_shares_one_database_one_dagster_and_absolute_paths(
     assert Path(env["DAGSTER_HOME"]).is_absolute()
     assert Path(env["FINSYNC_DATA_DIR"]).is_absolute()
     assert env["FINSYNC_DEMO_ACCOUNT"] == "true"  # the page offers the demo user this stack created
+
+
+def test_the_sandbox_gets_the_credentials_finsync_uses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Set only in `.env` (which Settings reads and the sandbox does not), the pair still reaches the sandbox."""
+    monkeypatch.delenv("SANDBOX_SECRET_ID", raising=False)
+    monkeypatch.delenv("SANDBOX_SECRET_KEY", raising=False)
+    settings = _settings(tmp_path, sandbox_secret_id="id-from-dotenv", sandbox_secret_key="key-from-dotenv")
+    env = _child_environment(settings, "postgresql+psycopg://u@/finsync", settings.finsync_data_dir.resolve())
+    assert (env["SANDBOX_SECRET_ID"], env["SANDBOX_SECRET_KEY"]) == ("id-from-dotenv", "key-from-dotenv")
