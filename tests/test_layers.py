@@ -67,6 +67,7 @@ def plant(root: Path, module: str, source: str) -> Path:
         ("orchestration-no-domains", "src.orchestration.planted", "src.kit.dependencies"),
         ("providers-outside-world", "src.providers.planted", "src.models"),
         ("providers-outside-world", "src.providers.gocardless.planted", "src.integrations"),
+        ("providers-outside-world", "src.providers.enablebanking.planted", "src.exceptions"),
         ("providers-no-frameworks", "src.providers.planted", "sqlalchemy"),
         ("providers-no-frameworks", "src.providers.dagster.planted", "dagster"),
     ],
