@@ -28,16 +28,20 @@ def build_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> En
     """An engine with the pool every finsync process uses.
 
     `pool_pre_ping` survives a database restart under a long-lived API or Dagster process; the connect timeout
-    keeps a dead server from hanging a request or a health check for minutes.
+    keeps a dead server from hanging a request or a health check for minutes. Every session runs in UTC, whatever
+    the server's or the database's default: the SQL's day arithmetic (`::date`, `make_interval(days => …)`) then
+    means UTC days, as finsync's times are UTC (an `options` the URL already carries is kept).
     """
+    parsed = make_url(url)
+    options = " ".join(filter(None, [str(parsed.query.get("options", "")), "-c TimeZone=UTC"]))
     return create_engine(
-        make_url(url),
+        parsed,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_pre_ping=True,
         pool_recycle=1800,
         hide_parameters=True,  # bound values (the bank callback's reference, a capability) stay out of errors and logs
-        connect_args={"connect_timeout": 5, "application_name": "finsync"},
+        connect_args={"connect_timeout": 5, "application_name": "finsync", "options": options},
     )
 
 
