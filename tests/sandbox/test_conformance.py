@@ -16,29 +16,35 @@ agreement, an id that exists nowhere); `openapi` is the spec loaded once per run
 """
 
 import hashlib
-import json
 import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
 import httpx
 import pytest
 from openapi_core import OpenAPI
-from openapi_core.datatypes import RequestParameters
 from openapi_core.templating.responses.exceptions import ResponseNotFound
 from openapi_core.validation.request.exceptions import (
     InvalidParameter,
     InvalidRequestBody,
     SecurityValidationError,
 )
-from openapi_core.validation.request.validators import V30RequestBodyValidator, V30RequestParametersValidator
-from openapi_schema_validator import OAS30Validator
-from werkzeug.datastructures import Headers, ImmutableMultiDict
 
+from tests.harness.openapi import (
+    ABSENT,
+    PRESENT,
+    SpecRequest,
+    SpecResponse,
+    load_document,
+    made_up_exchange,
+    operations,
+    unmet,
+    violations,
+    with_ids,
+)
 from tests.harness.sandbox import SandboxControl
 
 SPEC_PATH = Path(__file__).with_name("gocardless-bank-account-data-openapi.json")
@@ -50,42 +56,13 @@ TOKEN_PATHS = frozenset({"/api/v2/token/new/", "/api/v2/token/refresh/"})
 GENERAL_LIMIT_HEADERS = ("HTTP_X_RATELIMIT_LIMIT", "HTTP_X_RATELIMIT_REMAINING", "HTTP_X_RATELIMIT_RESET")
 
 
-@cache
 def _spec_document() -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(SPEC_PATH.read_text())
-    return document
+    return load_document(SPEC_PATH)
 
 
 @pytest.fixture(scope="session")
 def openapi() -> OpenAPI:
     return OpenAPI.from_file_path(str(SPEC_PATH))
-
-
-# -- httpx ↔ openapi-core ------------------------------------------------------------------------------------------
-class SpecRequest:
-    """An httpx request as openapi-core reads it. It is addressed to the spec's own server: the sandbox stands in
-    for https://bankaccountdata.gocardless.com, and only the path, method, query, headers and body are compared."""
-
-    def __init__(self, request: httpx.Request) -> None:
-        self.host_url: str = _spec_document()["servers"][0]["url"]
-        self.path: str = request.url.path
-        self.method: str = request.method.lower()
-        self.body: bytes | None = request.read() or None
-        self.content_type: str = request.headers.get("content-type", "")
-        self.headers = request.headers
-        self.parameters = RequestParameters(
-            query=ImmutableMultiDict(request.url.params.multi_items()),
-            header=Headers(request.headers.multi_items()),
-            cookie=ImmutableMultiDict(),
-        )
-
-
-class SpecResponse:
-    def __init__(self, response: httpx.Response) -> None:
-        self.status_code: int = response.status_code
-        self.data: bytes = response.content
-        self.content_type: str = response.headers.get("content-type", "")
-        self.headers = Headers(response.headers.multi_items())
 
 
 # -- the three tolerated deviations --------------------------------------------------------------------------------
@@ -113,25 +90,18 @@ def _tolerated_response_error(request: SpecRequest, response: SpecResponse, erro
 
 
 def spec_violations(openapi: OpenAPI, request: httpx.Request, response: httpx.Response) -> tuple[list[Any], list[Any]]:
-    """(request errors, response errors) that openapi-core reports and no tolerance excuses."""
-    spec_request, spec_response = SpecRequest(request), SpecResponse(response)
-    request_errors = []
-    for error in openapi.iter_request_errors(spec_request):
-        if not _tolerated_request_error(spec_request, error):
-            request_errors.append(error)
-            continue
-        # openapi-core stops at a security error; an excused one must not excuse the parameters and body too.
-        for validator in (V30RequestParametersValidator, V30RequestBodyValidator):
-            request_errors.extend(validator(openapi.spec).iter_errors(spec_request))
-    response_errors: list[Any] = []
-    for error in openapi.iter_response_errors(spec_request, spec_response):
-        if not _tolerated_response_error(spec_request, spec_response, error):
-            response_errors.append(error)
-            continue
-        # Excused status: the body must still be the spec's ErrorResponse.
-        schema = _spec_document()["components"]["schemas"]["ErrorResponse"]
-        response_errors.extend(OAS30Validator(schema).iter_errors(response.json()))
-    return request_errors, response_errors
+    """(request errors, response errors) that openapi-core reports and no tolerance excuses. The sandbox stands in
+    for https://bankaccountdata.gocardless.com: requests are read as addressed to the spec's own server."""
+    document = _spec_document()
+    return violations(
+        openapi,
+        document,
+        SpecRequest(request, host_url=document["servers"][0]["url"]),
+        SpecResponse(response),
+        response.json,
+        excused_request=_tolerated_request_error,
+        excused_response=_tolerated_response_error,
+    )
 
 
 # -- the scene the cases refer to ------------------------------------------------------------------------------------
@@ -244,10 +214,6 @@ def _limits(**limits: Any) -> Callable[[Scene], None]:
 
 
 # -- the table -------------------------------------------------------------------------------------------------------
-ABSENT = object()  # the key must not be in the body
-PRESENT = object()  # the key must be in the body, whatever its value
-
-
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -409,30 +375,6 @@ def _send(scene: Scene, case: Case) -> httpx.Response:
     )
 
 
-def _unmet(body: Any, expect: Mapping[str, object], scene: Scene) -> list[str]:
-    """The expectations `body` misses, as readable lines."""
-    unmet = []
-    for key, wanted in expect.items():
-        wanted = scene.fill(wanted) if isinstance(wanted, str) else wanted
-        if wanted is ABSENT:
-            ok = key not in body
-        elif key not in body:
-            ok = False
-        elif wanted is PRESENT:
-            ok = True
-        elif isinstance(wanted, re.Pattern):
-            ok = isinstance(body[key], str) and wanted.fullmatch(body[key]) is not None
-        elif isinstance(wanted, dict):
-            ok = isinstance(body[key], dict) and not _unmet(body[key], wanted, scene)
-        else:
-            ok = body[key] == wanted
-        if not ok:
-            unmet.append(
-                f"{key}: wanted {'absent' if wanted is ABSENT else wanted!r}, got {body.get(key, '<absent>')!r}"
-            )
-    return unmet
-
-
 class TestConformance:
     @pytest.mark.parametrize("case", CASES, ids=str)
     def test_case(self, case: Case, scene: Scene, openapi: OpenAPI) -> None:
@@ -445,32 +387,18 @@ class TestConformance:
         on_purpose = [case.request_violation] if case.request_violation else []
         assert [type(error) for error in request_errors] == on_purpose, request_errors
         assert not response_errors, [getattr(error, "details", error) for error in response_errors]
-        assert not _unmet(response.json(), case.expect, scene)
+        assert not unmet(response.json(), case.expect, scene.fill)
         # Facts §9c: the general limit headers come with every response.
         assert all(name in response.headers for name in GENERAL_LIMIT_HEADERS), dict(response.headers)
 
     def test_every_operation_of_the_spec_has_a_success_case(self) -> None:
-        operations = {
-            f"{method.upper()} {path}"
-            for path, item in _spec_document()["paths"].items()
-            for method in item
-            if method in {"get", "post", "put", "patch", "delete"}
-        }
-        succeeded = {re.sub(r"\{\w+\}", "{id}", case.call) for case in CASES if case.status < 300}
-        assert len(operations) == 19
-        assert operations - succeeded == set()
+        documented = operations(_spec_document())
+        succeeded = with_ids(case.call for case in CASES if case.status < 300)
+        assert len(documented) == 19
+        assert documented - succeeded == set()
 
     def test_the_spec_is_the_official_copy(self) -> None:
         assert hashlib.sha256(SPEC_PATH.read_bytes()).hexdigest() == SPEC_SHA256
-
-
-def _exchange(
-    method: str, path: str, status: int, body: Any, *, auth: bool = True, sent: Any = None
-) -> tuple[httpx.Request, httpx.Response]:
-    """A made-up request and response, as if the sandbox had answered `status` with `body`."""
-    headers = {"Authorization": "Bearer x"} if auth else {}
-    request = httpx.Request(method, f"http://sandbox.test{path}", headers=headers, json=sent)
-    return request, httpx.Response(status, json=body, request=request)
 
 
 class TestTolerances:
@@ -479,42 +407,44 @@ class TestTolerances:
     ERROR = {"summary": "Something", "detail": "went wrong", "status_code": 0}
 
     def test_a_token_call_without_authorization_is_excused(self, openapi: OpenAPI) -> None:
-        exchange = _exchange("POST", "/api/v2/token/refresh/", 401, self.ERROR, auth=False, sent={"refresh": "r"})
+        exchange = made_up_exchange(
+            "POST", "/api/v2/token/refresh/", 401, self.ERROR, auth=False, sent={"refresh": "r"}
+        )
         assert spec_violations(openapi, *exchange) == ([], [])
 
     def test_a_token_call_with_a_bad_body_is_not(self, openapi: OpenAPI) -> None:
-        exchange = _exchange("POST", "/api/v2/token/refresh/", 401, self.ERROR, auth=False, sent={})
+        exchange = made_up_exchange("POST", "/api/v2/token/refresh/", 401, self.ERROR, auth=False, sent={})
         request_errors, _ = spec_violations(openapi, *exchange)
         assert [type(error) for error in request_errors] == [InvalidRequestBody]
 
     def test_a_data_call_without_authorization_is_not(self, openapi: OpenAPI) -> None:
-        request_errors, _ = spec_violations(openapi, *_exchange("GET", f"{REQ}/", 200, {}, auth=False))
+        request_errors, _ = spec_violations(openapi, *made_up_exchange("GET", f"{REQ}/", 200, {}, auth=False))
         assert [type(error) for error in request_errors] == [SecurityValidationError]
 
     def test_400_for_a_malformed_account_id_is_excused(self, openapi: OpenAPI) -> None:
-        exchange = _exchange("GET", f"/api/v2/accounts/{MALFORMED_ID}/", 400, self.ERROR)
+        exchange = made_up_exchange("GET", f"/api/v2/accounts/{MALFORMED_ID}/", 400, self.ERROR)
         assert spec_violations(openapi, *exchange) == ([], [])
 
     def test_400_on_account_metadata_for_anything_else_is_not(self, openapi: OpenAPI) -> None:
-        exchange = _exchange("GET", f"/api/v2/accounts/{uuid.uuid4()}/", 400, self.ERROR)
+        exchange = made_up_exchange("GET", f"/api/v2/accounts/{uuid.uuid4()}/", 400, self.ERROR)
         _, response_errors = spec_violations(openapi, *exchange)
         assert [type(error) for error in response_errors] == [ResponseNotFound]
 
     def test_an_excused_status_still_needs_an_error_body(self, openapi: OpenAPI) -> None:
-        exchange = _exchange("GET", f"/api/v2/accounts/{MALFORMED_ID}/", 400, {"error": "bad id"})
+        exchange = made_up_exchange("GET", f"/api/v2/accounts/{MALFORMED_ID}/", 400, {"error": "bad id"})
         _, response_errors = spec_violations(openapi, *exchange)
         assert response_errors
 
     def test_5xx_where_none_is_declared_is_excused(self, openapi: OpenAPI) -> None:
-        exchange = _exchange("DELETE", f"{REQ}/{uuid.uuid4()}/", 502, self.ERROR)
+        exchange = made_up_exchange("DELETE", f"{REQ}/{uuid.uuid4()}/", 502, self.ERROR)
         assert spec_violations(openapi, *exchange) == ([], [])
 
     def test_an_undeclared_5xx_beside_declared_ones_is_not(self, openapi: OpenAPI) -> None:
-        exchange = _exchange("GET", f"/api/v2/accounts/{uuid.uuid4()}/transactions/", 502, self.ERROR)
+        exchange = made_up_exchange("GET", f"/api/v2/accounts/{uuid.uuid4()}/transactions/", 502, self.ERROR)
         _, response_errors = spec_violations(openapi, *exchange)
         assert [type(error) for error in response_errors] == [ResponseNotFound]
 
     def test_an_undeclared_4xx_is_not(self, openapi: OpenAPI) -> None:
-        exchange = _exchange("GET", f"/api/v2/accounts/{uuid.uuid4()}/", 409, self.ERROR)
+        exchange = made_up_exchange("GET", f"/api/v2/accounts/{uuid.uuid4()}/", 409, self.ERROR)
         _, response_errors = spec_violations(openapi, *exchange)
         assert [type(error) for error in response_errors] == [ResponseNotFound]

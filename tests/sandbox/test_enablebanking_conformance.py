@@ -26,22 +26,29 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-import yaml
 from openapi_core import OpenAPI
-from openapi_core.datatypes import RequestParameters
 from openapi_core.templating.responses.exceptions import ResponseNotFound
 from openapi_core.validation.request.exceptions import InvalidParameter, InvalidRequestBody, SecurityValidationError
-from openapi_schema_validator import OAS31Validator
-from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from tests.harness.enablebanking import EnableBankingSandboxControl
+from tests.harness.openapi import (
+    ABSENT,
+    PRESENT,
+    SpecRequest,
+    SpecResponse,
+    load_document,
+    made_up_exchange,
+    operations,
+    unmet,
+    violations,
+    with_ids,
+)
 
 SPEC_PATH = Path(__file__).with_name("enablebanking-openapi.yml")
 SPEC_SHA256 = "688e3aba0c464e6c9857221acbdb95bdcaba19ab54ab3fd9e9cf62c19e82eb34"
@@ -52,42 +59,13 @@ LISTINGS = re.compile(r"^/accounts/[^/]+/transactions$")
 GATEWAY_STATUSES = frozenset({502, 503, 504})
 
 
-@cache
 def _spec_document() -> dict[str, Any]:
-    document: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text())
-    return document
+    return load_document(SPEC_PATH)
 
 
 @pytest.fixture(scope="session")
 def openapi() -> OpenAPI:
     return OpenAPI.from_file_path(str(SPEC_PATH))
-
-
-# -- httpx ↔ openapi-core ------------------------------------------------------------------------------------------
-class SpecRequest:
-    """An httpx request as openapi-core reads it, addressed to the document's own server (only the path, method,
-    query, headers and body are compared)."""
-
-    def __init__(self, request: httpx.Request) -> None:
-        self.host_url: str = _spec_document()["servers"][0]["url"]
-        self.path: str = request.url.path
-        self.method: str = request.method.lower()
-        self.body: bytes | None = request.read() or None
-        self.content_type: str = request.headers.get("content-type", "")
-        self.headers = request.headers
-        self.parameters = RequestParameters(
-            query=ImmutableMultiDict(request.url.params.multi_items()),
-            header=Headers(request.headers.multi_items()),
-            cookie=ImmutableMultiDict(),
-        )
-
-
-class SpecResponse:
-    def __init__(self, status_code: int, data: bytes, content_type: str, headers: httpx.Headers) -> None:
-        self.status_code = status_code
-        self.data = data
-        self.content_type = content_type
-        self.headers = Headers(headers.multi_items())
 
 
 def _as_documented(request: SpecRequest, response: httpx.Response) -> SpecResponse:
@@ -99,28 +77,27 @@ def _as_documented(request: SpecRequest, response: httpx.Response) -> SpecRespon
             body = copy.deepcopy(body)
             del body["continuation_key"]
             data = json.dumps(body).encode()
-    return SpecResponse(response.status_code, data, response.headers.get("content-type", ""), response.headers)
+    return SpecResponse(response, data)
 
 
-def _tolerated_response_error(response: SpecResponse, error: Exception) -> bool:
+def _tolerated_response_error(request: SpecRequest, response: SpecResponse, error: Exception) -> bool:
     """(b) A gateway's 5xx, which no operation declares."""
     return isinstance(error, ResponseNotFound) and response.status_code in GATEWAY_STATUSES
 
 
 def spec_violations(openapi: OpenAPI, request: httpx.Request, response: httpx.Response) -> tuple[list[Any], list[Any]]:
-    """(request errors, response errors) that openapi-core reports and no tolerance excuses."""
-    spec_request = SpecRequest(request)
-    spec_response = _as_documented(spec_request, response)
-    request_errors = list(openapi.iter_request_errors(spec_request))
-    response_errors: list[Any] = []
-    for error in openapi.iter_response_errors(spec_request, spec_response):
-        if not _tolerated_response_error(spec_response, error):
-            response_errors.append(error)
-            continue
-        document = _spec_document()
-        schema = {**document["components"]["schemas"]["ErrorResponse"], "components": document["components"]}
-        response_errors.extend(OAS31Validator(schema).iter_errors(response.json()))
-    return request_errors, response_errors
+    """(request errors, response errors) that openapi-core reports and no tolerance excuses. Requests are read as
+    addressed to the document's own server; only the path, method, query, headers and body are compared."""
+    document = _spec_document()
+    spec_request = SpecRequest(request, host_url=document["servers"][0]["url"])
+    return violations(
+        openapi,
+        document,
+        spec_request,
+        _as_documented(spec_request, response),
+        response.json,
+        excused_response=_tolerated_response_error,
+    )
 
 
 # -- the scene the cases refer to ------------------------------------------------------------------------------------
@@ -235,10 +212,6 @@ def _inactive(scene: Scene) -> None:
 
 
 # -- the table -------------------------------------------------------------------------------------------------------
-ABSENT = object()
-PRESENT = object()
-
-
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -376,27 +349,6 @@ def _send(scene: Scene, case: Case) -> httpx.Response:
     )
 
 
-def _unmet(body: Any, expect: Mapping[str, object], scene: Scene) -> list[str]:
-    unmet = []
-    for key, wanted in expect.items():
-        wanted = scene.fill(wanted) if isinstance(wanted, str | dict) else wanted
-        if wanted is ABSENT:
-            ok = key not in body
-        elif key not in body:
-            ok = False
-        elif wanted is PRESENT:
-            ok = True
-        elif isinstance(wanted, re.Pattern):
-            ok = isinstance(body[key], str) and wanted.fullmatch(body[key]) is not None
-        else:
-            ok = body[key] == wanted
-        if not ok:
-            unmet.append(
-                f"{key}: wanted {'absent' if wanted is ABSENT else wanted!r}, got {body.get(key, '<absent>')!r}"
-            )
-    return unmet
-
-
 class TestConformance:
     @pytest.mark.parametrize("case", CASES, ids=str)
     def test_case(self, case: Case, scene: Scene, openapi: OpenAPI) -> None:
@@ -409,19 +361,14 @@ class TestConformance:
         on_purpose = [case.request_violation] if case.request_violation else []
         assert [type(error) for error in request_errors] == on_purpose, request_errors
         assert not response_errors, [getattr(error, "__cause__", error) for error in response_errors]
-        assert not _unmet(response.json(), case.expect, scene)
+        assert not unmet(response.json(), case.expect, scene.fill)
 
     def test_every_operation_of_the_document_has_a_case(self) -> None:
-        operations = {
-            f"{method.upper()} {path}"
-            for path, item in _spec_document()["paths"].items()
-            for method in item
-            if method in {"get", "post", "put", "patch", "delete"}
-        }
-        covered = {re.sub(r"\{\w+\}", "{id}", case.call) for case in CASES}
-        succeeded = {re.sub(r"\{\w+\}", "{id}", case.call) for case in CASES if case.status < 300}
-        normalised = {re.sub(r"\{\w+\}", "{id}", operation) for operation in operations}
-        assert len(operations) == 14
+        documented = operations(_spec_document())
+        covered = with_ids(case.call for case in CASES)
+        succeeded = with_ids(case.call for case in CASES if case.status < 300)
+        normalised = with_ids(documented)
+        assert len(documented) == 14
         assert normalised - covered == set()
         assert {operation for operation in normalised if "/payments" not in operation} - succeeded == set()
 
@@ -435,19 +382,13 @@ class TestConformance:
         assert hashlib.sha256(SPEC_PATH.read_bytes()).hexdigest() == SPEC_SHA256
 
 
-def _exchange(method: str, path: str, status: int, body: Any) -> tuple[httpx.Request, httpx.Response]:
-    """A made-up request and response, as if the sandbox had answered `status` with `body`."""
-    request = httpx.Request(method, f"http://sandbox.test{path}", headers={"Authorization": "Bearer x"})
-    return request, httpx.Response(status, json=body, request=request)
-
-
 class TestTolerances:
     """The two excuses stop exactly where they are stated: a near miss is a violation."""
 
     LISTING = f"/accounts/{uuid.uuid4()}/transactions"
 
     def test_a_null_continuation_key_on_a_listing_is_excused(self, openapi: OpenAPI) -> None:
-        exchange = _exchange("GET", self.LISTING, 200, {"transactions": [], "continuation_key": None})
+        exchange = made_up_exchange("GET", self.LISTING, 200, {"transactions": [], "continuation_key": None})
         assert spec_violations(openapi, *exchange) == ([], [])
 
     def test_another_null_in_a_listing_is_not(self, openapi: OpenAPI) -> None:
@@ -457,19 +398,19 @@ class TestTolerances:
             "status": "BOOK",
             "entry_reference": None,
         }
-        exchange = _exchange("GET", self.LISTING, 200, {"transactions": [item], "continuation_key": None})
+        exchange = made_up_exchange("GET", self.LISTING, 200, {"transactions": [item], "continuation_key": None})
         _, response_errors = spec_violations(openapi, *exchange)
         assert response_errors
 
     def test_a_gateway_5xx_is_excused(self, openapi: OpenAPI) -> None:
-        exchange = _exchange("GET", self.LISTING, 502, {"message": "Bad Gateway", "code": 502})
+        exchange = made_up_exchange("GET", self.LISTING, 502, {"message": "Bad Gateway", "code": 502})
         assert spec_violations(openapi, *exchange) == ([], [])
 
     def test_a_gateway_5xx_still_needs_an_error_body(self, openapi: OpenAPI) -> None:
-        _, response_errors = spec_violations(openapi, *_exchange("GET", self.LISTING, 502, {"code": 502}))
+        _, response_errors = spec_violations(openapi, *made_up_exchange("GET", self.LISTING, 502, {"code": 502}))
         assert response_errors
 
     def test_an_undeclared_4xx_is_not(self, openapi: OpenAPI) -> None:
-        exchange = _exchange("GET", self.LISTING, 409, {"message": "Conflict", "code": 409})
+        exchange = made_up_exchange("GET", self.LISTING, 409, {"message": "Conflict", "code": 409})
         _, response_errors = spec_violations(openapi, *exchange)
         assert [type(error) for error in response_errors] == [ResponseNotFound]
