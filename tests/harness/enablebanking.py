@@ -8,7 +8,6 @@ and `eb.token()` / `eb.headers()` sign a JWT for tests that call the official AP
 """
 
 import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.harness.sandbox import PROJECT_ROOT, free_port, terminate, wait_until_answering
+from tests.harness.sandbox import SubprocessServer, free_port
 
 APPLICATION_ID = "5b1b1b0e-6c1e-4b5f-9a57-0f1a1e2b3c4d"
 ISSUER = "enablebanking.com"
@@ -73,7 +72,7 @@ def enablebanking_sandbox_argv(port: int, state_file: Path | None = None) -> lis
     )
 
 
-class EnableBankingSandboxServer:
+class EnableBankingSandboxServer(SubprocessServer):
     """A `finsync sandbox --provider enablebanking` subprocess on a free loopback port."""
 
     application_id = APPLICATION_ID
@@ -88,9 +87,7 @@ class EnableBankingSandboxServer:
         port: int | None = None,
     ) -> None:
         self.keys = keys
-        self.port = port or free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self._log = log_path.open("a")
+        port = port or free_port()
         env = {
             **os.environ,
             "SANDBOX_ENABLEBANKING_APPLICATION_ID": APPLICATION_ID,
@@ -100,18 +97,13 @@ class EnableBankingSandboxServer:
         env.pop("SANDBOX_ENABLEBANKING_STATE_FILE", None)
         if redirect_urls is not None:
             env["SANDBOX_ENABLEBANKING_REDIRECT_URLS"] = redirect_urls
-        self.process = subprocess.Popen(
-            enablebanking_sandbox_argv(self.port, state_file),
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
+        super().__init__(
+            enablebanking_sandbox_argv(port, state_file),
+            env,
+            log_path,
+            port=port,
+            what="the Enable Banking sandbox",
         )
-        wait_until_answering(self.process, self.base_url + "/", log_path, "the Enable Banking sandbox")
-
-    def stop(self) -> None:
-        terminate(self.process)
-        self._log.close()
 
 
 class EnableBankingSandboxControl:

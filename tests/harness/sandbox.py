@@ -3,6 +3,7 @@
 `SandboxControl` wraps the `/_sandbox/` control surface so that a test sets its scene in a line:
 `sandbox.link(account_count=3)`, `sandbox.set_faults(error_rate=0.3)`, `sandbox.advance_clock(days=2)`, …
 Everything else goes over HTTP to the official paths under `/api/v2/`, exactly as the client talks to GoCardless.
+`SubprocessServer` starts, awaits and stops a server process; both sandboxes' servers are one.
 """
 
 import os
@@ -53,27 +54,45 @@ def terminate(process: "subprocess.Popen[bytes]") -> None:
         process.kill()
 
 
-class SandboxServer:
-    """A `finsync sandbox` subprocess on a free loopback port."""
+def ok(response: httpx.Response) -> Any:
+    """The body of a 200, read through an official path; anything else fails the test with the body it got."""
+    assert response.status_code == 200, response.text
+    return response.json()
 
-    def __init__(self, log_path: Path, *, state_file: Path | None = None, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
+
+class SubprocessServer:
+    """A server subprocess on a loopback port (a free one unless given), its output appended to `log_path`; it
+    answers `ready_path` by the time the constructor returns, and `stop()` ends it."""
+
+    def __init__(
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        log_path: Path,
+        *,
+        port: int,
+        what: str,
+        ready_path: str = "/",
+    ) -> None:
+        self.port = port
+        self.base_url = f"http://127.0.0.1:{port}"
         self._log = log_path.open("a")
-        env = {**os.environ, "SANDBOX_SECRET_ID": SECRET_ID, "SANDBOX_SECRET_KEY": SECRET_KEY}
-        env.pop("SANDBOX_STATE_FILE", None)
-        self.process = subprocess.Popen(
-            sandbox_argv(self.port, state_file),
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        wait_until_answering(self.process, self.base_url + "/", log_path, "the sandbox")
+        self.process = subprocess.Popen(argv, cwd=PROJECT_ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        wait_until_answering(self.process, self.base_url + ready_path, log_path, what)
 
     def stop(self) -> None:
         terminate(self.process)
         self._log.close()
+
+
+class SandboxServer(SubprocessServer):
+    """A `finsync sandbox` subprocess on a free loopback port."""
+
+    def __init__(self, log_path: Path, *, state_file: Path | None = None, port: int | None = None) -> None:
+        port = port or free_port()
+        env = {**os.environ, "SANDBOX_SECRET_ID": SECRET_ID, "SANDBOX_SECRET_KEY": SECRET_KEY}
+        env.pop("SANDBOX_STATE_FILE", None)
+        super().__init__(sandbox_argv(port, state_file), env, log_path, port=port, what="the sandbox")
 
 
 class SandboxControl:

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from tests.harness.enablebanking import EnableBankingSandboxControl, EnableBankingSandboxServer
+from tests.harness.sandbox import ok
 
 MOCK = {"name": "Mock ASPSP", "country": "FI"}  # ignores date_from/date_to
 FJORD = {"name": "Fjord Sparbank", "country": "SE"}  # requires Psu-Ip-Address and Psu-User-Agent
@@ -41,11 +42,6 @@ def unlimited(enablebanking_sandbox: EnableBankingSandboxControl) -> None:
     enablebanking_sandbox.set_limits(account_daily=10_000)
 
 
-def _ok(response: httpx.Response) -> Any:
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
 def _today(eb: EnableBankingSandboxControl) -> date:
     return date.fromisoformat(eb.clock()["today"])
 
@@ -55,7 +51,7 @@ def _pages(api: httpx.Client, uid: str, **query: str) -> list[list[dict[str, Any
     pages, seen, key = [], set(), None
     while True:
         params = {**query, **({"continuation_key": key} if key else {})}
-        body = _ok(api.get(f"/accounts/{uid}/transactions", params=params))
+        body = ok(api.get(f"/accounts/{uid}/transactions", params=params))
         pages.append(body["transactions"])
         key = body["continuation_key"]
         if key is None:
@@ -79,7 +75,7 @@ def _day(item: dict[str, Any]) -> str:
 
 
 def _balances(api: httpx.Client, uid: str) -> dict[str, Decimal]:
-    body = _ok(api.get(f"/accounts/{uid}/balances"))
+    body = ok(api.get(f"/accounts/{uid}/balances"))
     return {balance["balance_type"]: Decimal(balance["balance_amount"]["amount"]) for balance in body["balances"]}
 
 
@@ -87,11 +83,11 @@ def _connect(eb: EnableBankingSandboxControl, api: httpx.Client, aspsp: dict[str
     """The consent flow as a client runs it: POST /auth, the person approves, POST /sessions with the code."""
     valid_until = (datetime.now(UTC) + timedelta(days=30)).isoformat()
     body = {"access": {"valid_until": valid_until}, "aspsp": aspsp, "state": "s-1", "redirect_url": CALLBACK}
-    started = _ok(api.post("/auth", json=body))
+    started = ok(api.post("/auth", json=body))
     redirect = eb.approve(started["authorization_id"], customer=customer)
     query = parse_qs(urlsplit(redirect).query)
     assert query["state"] == ["s-1"]
-    return _ok(api.post("/sessions", json={"code": query["code"][0]}))
+    return ok(api.post("/sessions", json={"code": query["code"][0]}))
 
 
 @pytest.mark.usefixtures("unlimited")
@@ -146,7 +142,7 @@ class TestPaging:
         self, enablebanking_sandbox: EnableBankingSandboxControl, api: httpx.Client
     ) -> None:
         first, second = enablebanking_sandbox.link(aspsp=THISTLE, customer="alice")["accounts"]
-        key = _ok(api.get(f"/accounts/{first}/transactions"))["continuation_key"]
+        key = ok(api.get(f"/accounts/{first}/transactions"))["continuation_key"]
         refused = api.get(f"/accounts/{second}/transactions", params={"continuation_key": key})
         assert refused.status_code == 422
         assert refused.json()["error"] == "WRONG_CONTINUATION_KEY"
@@ -228,7 +224,7 @@ class TestHistories:
         assert any("entry_reference" not in item for item in items if item["status"] == "BOOK")
         names = {party["name"] for item in items for party in (item.get("creditor"), item.get("debtor")) if party}
         assert any(not name.isascii() for name in names)
-        currencies = {_ok(api.get(f"/accounts/{uid}/details"))["currency"] for uid in linked["accounts"]}
+        currencies = {ok(api.get(f"/accounts/{uid}/details"))["currency"] for uid in linked["accounts"]}
         assert len(currencies) == 2
 
     def test_signed_debits_at_one_bank(
@@ -267,16 +263,16 @@ class TestLimits:
         eb = enablebanking_sandbox
         uid = eb.link(aspsp=MOCK, customer="bob")["accounts"][0]
         for _ in range(4):
-            _ok(api.get(f"/accounts/{uid}/balances"))
+            ok(api.get(f"/accounts/{uid}/balances"))
         refused = api.get(f"/accounts/{uid}/balances")
         assert refused.status_code == 429
         assert refused.json()["error"] == "ASPSP_RATE_LIMIT_EXCEEDED"
-        _ok(api.get(f"/accounts/{uid}/details"))  # another endpoint has its own four
-        _ok(api.get(f"/accounts/{uid}/balances", headers=PSU))  # the person is present: not counted
+        ok(api.get(f"/accounts/{uid}/details"))  # another endpoint has its own four
+        ok(api.get(f"/accounts/{uid}/balances", headers=PSU))  # the person is present: not counted
         counters = eb.counters()["accounts"][uid]["balances"]
         assert (counters["calls"], counters["ok"], counters["attended"], counters["rate_limited"]) == (6, 5, 1, 1)
         eb.advance_clock(days=1)
-        _ok(api.get(f"/accounts/{uid}/balances"))
+        ok(api.get(f"/accounts/{uid}/balances"))
 
     def test_a_listing_counts_once_whatever_its_pages(
         self, enablebanking_sandbox: EnableBankingSandboxControl, api: httpx.Client
@@ -293,14 +289,14 @@ class TestLimits:
         for _ in range(6):
             refused = api.get(f"/accounts/{uid}/transactions", params={"date_to": "2026-01-01"})
             assert refused.json()["error"] == "DATE_TO_WITHOUT_DATE_FROM"
-        _ok(api.get(f"/accounts/{uid}/transactions"))
+        ok(api.get(f"/accounts/{uid}/transactions"))
 
     def test_required_psu_headers_all_or_none(
         self, enablebanking_sandbox: EnableBankingSandboxControl, api: httpx.Client
     ) -> None:
         uid = enablebanking_sandbox.link(aspsp=FJORD, customer="bob")["accounts"][0]
-        _ok(api.get(f"/accounts/{uid}/details"))
-        _ok(api.get(f"/accounts/{uid}/details", headers=PSU))
+        ok(api.get(f"/accounts/{uid}/details"))
+        ok(api.get(f"/accounts/{uid}/details", headers=PSU))
         partial = api.get(f"/accounts/{uid}/details", headers={"Psu-Ip-Address": "192.0.2.10"})
         assert partial.status_code == 422
         assert partial.json()["error"] == "PSU_HEADER_NOT_PROVIDED"
@@ -314,11 +310,11 @@ class TestSessions:
         for action, status, error in (
             (eb.expire_session, "EXPIRED", "EXPIRED_SESSION"),
             (eb.revoke_session, "REVOKED", "REVOKED_SESSION"),
-            (lambda session: _ok(api.delete(f"/sessions/{session}")), "CLOSED", "CLOSED_SESSION"),
+            (lambda session: ok(api.delete(f"/sessions/{session}")), "CLOSED", "CLOSED_SESSION"),
         ):
             linked = eb.link(aspsp=MOCK, customer="bob")
             action(linked["session_id"])
-            assert _ok(api.get(f"/sessions/{linked['session_id']}"))["status"] == status
+            assert ok(api.get(f"/sessions/{linked['session_id']}"))["status"] == status
             refused = api.get(f"/accounts/{linked['accounts'][0]}/balances")
             assert (refused.status_code, refused.json()["error"]) == (401, error)
 
@@ -335,7 +331,7 @@ class TestSessions:
         now = datetime.fromisoformat(enablebanking_sandbox.clock()["now"])
         body = {"aspsp": THISTLE, "state": "s", "redirect_url": CALLBACK}
         allowed = {"valid_until": (now + timedelta(days=89)).isoformat()}
-        _ok(api.post("/auth", json={**body, "access": allowed}))
+        ok(api.post("/auth", json={**body, "access": allowed}))
         too_long = {"valid_until": (now + timedelta(days=91)).isoformat()}
         refused = api.post("/auth", json={**body, "access": too_long})
         assert refused.status_code == 422
@@ -346,16 +342,16 @@ class TestSessions:
     ) -> None:
         linked = enablebanking_sandbox.link(aspsp=MOCK, customer="bob")
         enablebanking_sandbox.set_faults(path_prefix="/sessions/", methods=["DELETE"], error_status=503, error_count=1)
-        _ok(api.get(f"/sessions/{linked['session_id']}"))
+        ok(api.get(f"/sessions/{linked['session_id']}"))
         assert api.delete(f"/sessions/{linked['session_id']}").status_code == 503
-        _ok(api.delete(f"/sessions/{linked['session_id']}"))
+        ok(api.delete(f"/sessions/{linked['session_id']}"))
 
 
 class TestConsentPage:
     def _start(self, api: httpx.Client, redirect_url: str = CALLBACK) -> dict[str, Any]:
         valid_until = (datetime.now(UTC) + timedelta(days=30)).isoformat()
         body = {"access": {"valid_until": valid_until}, "aspsp": MOCK, "state": "st", "redirect_url": redirect_url}
-        result: dict[str, Any] = _ok(api.post("/auth", json=body))
+        result: dict[str, Any] = ok(api.post("/auth", json=body))
         return result
 
     def test_approve_in_the_page(self, api: httpx.Client) -> None:
@@ -368,7 +364,7 @@ class TestConsentPage:
         query = parse_qs(urlsplit(answer.headers["location"]).query)
         assert query["keep"] == ["1"]
         assert query["state"] == ["st"]
-        session = _ok(api.post("/sessions", json={"code": query["code"][0]}))
+        session = ok(api.post("/sessions", json={"code": query["code"][0]}))
         assert len(session["accounts"]) == 3
 
     def test_deny_in_the_page(self, api: httpx.Client) -> None:
@@ -408,10 +404,10 @@ def test_registered_redirect_urls_only(
     try:
         eb = EnableBankingSandboxControl(server.base_url, keys)
         with eb.api() as api:
-            assert _ok(api.get("/application"))["redirect_urls"] == ["https://app.example/cb", "https://b.example/"]
+            assert ok(api.get("/application"))["redirect_urls"] == ["https://app.example/cb", "https://b.example/"]
             valid_until = (datetime.now(UTC) + timedelta(days=30)).isoformat()
             body = {"access": {"valid_until": valid_until}, "aspsp": MOCK, "state": "st"}
-            _ok(api.post("/auth", json={**body, "redirect_url": "https://b.example/"}))
+            ok(api.post("/auth", json={**body, "redirect_url": "https://b.example/"}))
             refused = api.post("/auth", json={**body, "redirect_url": CALLBACK})
             assert refused.json()["error"] == "REDIRECT_URI_NOT_ALLOWED"
         eb.close()

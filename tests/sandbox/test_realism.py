@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tests.harness.sandbox import SandboxControl
+from tests.harness.sandbox import SandboxControl, ok
 
 SANDBOX_INSTITUTION = "SANDBOXFINANCE_SFIN0000"
 # Banks in three currencies and both remittance styles; customers with one, two and three accounts.
@@ -38,20 +38,15 @@ def unlimited(sandbox: SandboxControl) -> None:
     sandbox.set_limits(account_daily=10_000)
 
 
-def _ok(response: httpx.Response) -> Any:
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
 def _transactions(api: httpx.Client, account: str, **dates: date) -> dict[str, list[dict[str, Any]]]:
     params = {name: value.isoformat() for name, value in dates.items()}
-    body = _ok(api.get(f"/accounts/{account}/transactions/", params=params))
+    body = ok(api.get(f"/accounts/{account}/transactions/", params=params))
     transactions: dict[str, list[dict[str, Any]]] = body["transactions"]
     return {"booked": transactions["booked"], "pending": transactions.get("pending", [])}
 
 
 def _balances(api: httpx.Client, account: str) -> dict[str, dict[str, Any]]:
-    return {balance["balanceType"]: balance for balance in _ok(api.get(f"/accounts/{account}/balances/"))["balances"]}
+    return {balance["balanceType"]: balance for balance in ok(api.get(f"/accounts/{account}/balances/"))["balances"]}
 
 
 def _amount(item: dict[str, Any]) -> Decimal:
@@ -143,7 +138,7 @@ class TestContent:
     def test_a_customer_holds_two_currencies(self, sandbox: SandboxControl, api: httpx.Client) -> None:
         for customer in ("alice", "bartek", "chloe"):
             accounts = sandbox.link(customer=customer)["accounts"]
-            currencies = {_ok(api.get(f"/accounts/{account}/details/"))["account"]["currency"] for account in accounts}
+            currencies = {ok(api.get(f"/accounts/{account}/details/"))["account"]["currency"] for account in accounts}
             assert len(currencies) >= 2, (customer, currencies)
 
     def test_payee_names_are_not_all_ascii(self, sandbox: SandboxControl, api: httpx.Client) -> None:
@@ -288,16 +283,16 @@ class TestConsentPage:
 
         assert set(self._open(requisition)) == set(CUSTOMERS)
         # GC: the end user is on the consent screen.
-        assert _ok(api.get(f"/requisitions/{requisition['id']}/"))["status"] == "GC"
+        assert ok(api.get(f"/requisitions/{requisition['id']}/"))["status"] == "GC"
         query = self._submit(requisition, action="approve", customer="alice")
 
         assert query == {"ref": ["consent-approve"]}
-        linked = _ok(api.get(f"/requisitions/{requisition['id']}/"))
+        linked = ok(api.get(f"/requisitions/{requisition['id']}/"))
         assert linked["status"] == "LN"
         assert linked["accounts"]
-        assert _ok(api.get(f"/agreements/enduser/{linked['agreement']}/"))["accepted"] is not None
+        assert ok(api.get(f"/agreements/enduser/{linked['agreement']}/"))["accepted"] is not None
         for account in linked["accounts"]:
-            assert _ok(api.get(f"/accounts/{account}/"))["status"] == "READY"
+            assert ok(api.get(f"/accounts/{account}/"))["status"] == "READY"
 
     def test_deny_rejects(self, api: httpx.Client) -> None:
         requisition = self._requisition(api, "consent-deny")
@@ -307,7 +302,7 @@ class TestConsentPage:
         assert query["ref"] == ["consent-deny"]
         assert query["error"][0]
         assert query["details"][0]
-        refused = _ok(api.get(f"/requisitions/{requisition['id']}/"))
+        refused = ok(api.get(f"/requisitions/{requisition['id']}/"))
         assert refused["status"] == "RJ"
         assert refused["accounts"] == []
 
@@ -316,12 +311,12 @@ class TestConsentPage:
         self._answer(first, action="approve", customer="alice")
         self._answer(second, action="approve", customer="alice")
 
-        first_accounts = _ok(api.get(f"/requisitions/{first['id']}/"))["accounts"]
-        second_accounts = _ok(api.get(f"/requisitions/{second['id']}/"))["accounts"]
+        first_accounts = ok(api.get(f"/requisitions/{first['id']}/"))["accounts"]
+        second_accounts = ok(api.get(f"/requisitions/{second['id']}/"))["accounts"]
 
         assert set(first_accounts).isdisjoint(second_accounts)
         ibans = [
-            [_ok(api.get(f"/accounts/{account}/"))["iban"] for account in accounts]
+            [ok(api.get(f"/accounts/{account}/"))["iban"] for account in accounts]
             for accounts in (first_accounts, second_accounts)
         ]
         assert ibans[0] == ibans[1]
