@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from src.models import Job, User
+from src.models import Connection, Job, User
 from src.models.enums import GcScope
 from src.providers.dagster.client import DagsterClient, get_dagster_client
 from src.settings import settings
@@ -211,6 +211,32 @@ class TestManyClicksOnOnePooledConnection:
         assert db_session.scalar(select(func.count()).select_from(Job)) == 50
 
 
+def _account_out_of_calls(
+    db_session: Session, connection: Connection, *, limit: int | None, reset_at: datetime | None
+) -> None:
+    """A new account of `connection` behind its GoCardless requisition, with no transactions calls left: until
+    `reset_at`, or, when GoCardless sent no reset (`None`), for the back-off after a 429."""
+    account = create_account(db_session, connection=connection)
+    db_session.execute(
+        text(
+            "INSERT INTO gc_requisitions (id, connection_id, reference, status, payload) "
+            "VALUES (:r, :c, :r, 'LN', '{}') ON CONFLICT DO NOTHING"
+        ),
+        {"r": f"req-{connection.id}", "c": connection.id},
+    )
+    db_session.execute(
+        text("INSERT INTO gc_accounts (id, requisition_id, account_id) VALUES (:g, :r, :a)"),
+        {"g": account.provider_id, "r": f"req-{connection.id}", "a": account.id},
+    )
+    db_session.execute(
+        text(
+            'INSERT INTO gc_account_limits (gc_account_id, scope, "limit", remaining, reset_at) '
+            "VALUES (:g, :s, :limit, 0, :reset)"
+        ),
+        {"g": account.provider_id, "s": GcScope.transactions.value, "limit": limit, "reset": reset_at},
+    )
+
+
 class TestRateLimited:
     def test_every_account_out_of_calls_is_a_429_and_no_job(
         self, jobs_api: TestClient, db_session: Session, user: User, headers: dict[str, str]
@@ -218,25 +244,7 @@ class TestRateLimited:
         connection = create_connection(db_session, user=user)
         resets = [datetime.now(UTC) + timedelta(hours=hours) for hours in (5, 3)]
         for reset_at in resets:
-            account = create_account(db_session, connection=connection)
-            db_session.execute(
-                text(
-                    "INSERT INTO gc_requisitions (id, connection_id, reference, status, payload) "
-                    "VALUES (:r, :c, :r, 'LN', '{}') ON CONFLICT DO NOTHING"
-                ),
-                {"r": f"req-{connection.id}", "c": connection.id},
-            )
-            db_session.execute(
-                text("INSERT INTO gc_accounts (id, requisition_id, account_id) VALUES (:g, :r, :a)"),
-                {"g": account.provider_id, "r": f"req-{connection.id}", "a": account.id},
-            )
-            db_session.execute(
-                text(
-                    'INSERT INTO gc_account_limits (gc_account_id, scope, "limit", remaining, reset_at) '
-                    "VALUES (:g, :s, 4, 0, :reset)"
-                ),
-                {"g": account.provider_id, "s": GcScope.transactions.value, "reset": reset_at},
-            )
+            _account_out_of_calls(db_session, connection, limit=4, reset_at=reset_at)
         response = jobs_api.post(f"/api/connections/{connection.id}/sync", headers=headers)
         assert response.status_code == 429
         body = response.json()
@@ -252,25 +260,7 @@ class TestRateLimited:
         from src.models.gocardless import UNKNOWN_RESET_BACKOFF
 
         connection = create_connection(db_session, user=user)
-        account = create_account(db_session, connection=connection)
-        db_session.execute(
-            text(
-                "INSERT INTO gc_requisitions (id, connection_id, reference, status, payload) "
-                "VALUES (:r, :c, :r, 'LN', '{}')"
-            ),
-            {"r": f"req-{connection.id}", "c": connection.id},
-        )
-        db_session.execute(
-            text("INSERT INTO gc_accounts (id, requisition_id, account_id) VALUES (:g, :r, :a)"),
-            {"g": account.provider_id, "r": f"req-{connection.id}", "a": account.id},
-        )
-        db_session.execute(
-            text(
-                'INSERT INTO gc_account_limits (gc_account_id, scope, "limit", remaining, reset_at) '
-                "VALUES (:g, 'transactions', NULL, 0, NULL)"
-            ),
-            {"g": account.provider_id},
-        )
+        _account_out_of_calls(db_session, connection, limit=None, reset_at=None)
         recorded = db_session.scalar(text("SELECT updated_at FROM gc_account_limits"))
         response = jobs_api.post(f"/api/connections/{connection.id}/sync", headers=headers)
         assert response.status_code == 429
