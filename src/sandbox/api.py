@@ -16,7 +16,8 @@ from starlette.routing import Route
 
 from src.sandbox import errors, history, limits
 from src.sandbox.catalogue import CUSTOMERS_BY_ID, INSTITUTIONS, INSTITUTIONS_BY_ID
-from src.sandbox.state import SCOPES, Account, Agreement, Requisition, SandboxState, iso, new_id
+from src.sandbox.common import new_id
+from src.sandbox.state import SCOPES, Account, Agreement, Requisition, SandboxState, iso
 
 KNOWN_COUNTRIES = frozenset(
     [

@@ -6,35 +6,15 @@ account ids; Deny rejects. Either way the browser goes back to the requisition's
 """
 
 import html
-from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from src.sandbox.api import link_accounts, read_form, requisition_status, state_of
 from src.sandbox.catalogue import CUSTOMERS, CUSTOMERS_BY_ID, DEFAULT_CUSTOMER, INSTITUTIONS_BY_ID
-
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 32rem; margin: 3rem auto; padding: 0 1rem; color: #1d2330; }}
-h1 {{ font-size: 1.4rem; }} .bank {{ color: #555; }} label {{ display: block; margin: .4rem 0; }}
-button {{ font-size: 1rem; padding: .5rem 1.2rem; margin-right: .6rem; border-radius: 6px; border: 1px solid #888; }}
-button[value=approve] {{ background: #1f7a4d; color: white; border-color: #1f7a4d; }}
-.note {{ font-size: .85rem; color: #666; margin-top: 2rem; }}
-</style></head><body>{body}</body></html>"""
-
-
-def with_query(url: str, params: dict[str, str]) -> str:
-    parts = urlsplit(url)
-    query = f"{parts.query}&{urlencode(params)}" if parts.query else urlencode(params)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
-
-
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(_PAGE.format(title=html.escape(title), body=body), status_code=status)
+from src.sandbox.common import login_form, with_query
+from src.sandbox.common import page as _page
 
 
 async def consent_page(request: Request) -> Response:
@@ -54,20 +34,12 @@ async def consent_page(request: Request) -> Response:
         requisition.status = "GC"
     institution = INSTITUTIONS_BY_ID[requisition.institution_id]
     agreement = state.agreements.get(requisition.agreement)
-    options = "".join(
-        f'<label><input type="radio" name="customer" value="{c.id}"{" checked" if c.id == DEFAULT_CUSTOMER else ""}>'
-        f" {html.escape(c.name)} <small>({c.accounts} account{'s' if c.accounts != 1 else ''})</small></label>"
-        for c in CUSTOMERS
-    )
     scope = ", ".join(agreement.access_scope) if agreement else "details, balances, transactions"
     days = agreement.max_historical_days if agreement else 90
     body = (
         f'<h1>Connect your bank</h1><p class="bank">{html.escape(institution.name)} (sandbox)</p>'
         f"<p>The app asks to read your {html.escape(scope)} for the last {days} days.</p>"
-        '<form method="post"><fieldset><legend>Log in as</legend>'
-        f"{options}</fieldset><p>"
-        '<button type="submit" name="action" value="approve">Approve</button>'
-        '<button type="submit" name="action" value="deny">Deny</button></p></form>'
+        f"{login_form(CUSTOMERS, DEFAULT_CUSTOMER)}"
         '<p class="note">This is the finsync sandbox: no real bank is contacted.</p>'
     )
     return _page(f"Connect {institution.name}", body)

@@ -7,7 +7,6 @@ call counters and the most requests seen in flight; change any limit or token li
 
 from dataclasses import asdict
 from datetime import timedelta
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -15,20 +14,11 @@ from starlette.routing import Route
 
 from src.sandbox.api import link_accounts, requisition_payload, state_of
 from src.sandbox.catalogue import CUSTOMERS_BY_ID, DEFAULT_CUSTOMER, INSTITUTIONS_BY_ID, SANDBOX_INSTITUTION_ID
+from src.sandbox.common import advance_clock, clock_payload, new_id
+from src.sandbox.common import bad as _bad
+from src.sandbox.common import read_json as _json
 from src.sandbox.config import GENERAL_LIMITS
-from src.sandbox.state import SCOPES, Agreement, Faults, Requisition, iso, new_id
-
-
-def _bad(message: str, status: int = 400) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
-
-
-async def _json(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    body = await request.json()
-    return body if isinstance(body, dict) else {}
+from src.sandbox.state import SCOPES, Agreement, Faults, Requisition, iso
 
 
 async def reset(request: Request) -> Response:
@@ -42,17 +32,9 @@ async def clock(request: Request) -> Response:
     state = state_of(request)
     if request.method == "POST":
         body = await _json(request)
-        state.clock_offset += timedelta(
-            days=float(body.get("advance_days", 0)), seconds=float(body.get("advance_seconds", 0))
-        )
+        advance_clock(state, body)
         state.save()
-    return JSONResponse(
-        {
-            "now": iso(state.now()),
-            "today": state.today().isoformat(),
-            "offset_seconds": state.clock_offset.total_seconds(),
-        }
-    )
+    return JSONResponse(clock_payload(state, iso(state.now())))
 
 
 async def faults(request: Request) -> Response:

@@ -17,6 +17,9 @@ from decimal import Decimal
 from functools import lru_cache
 
 from src.sandbox.catalogue import CUSTOMERS_BY_ID, INSTITUTIONS_BY_ID, SECOND_CURRENCY
+from src.sandbox.common import digits as _digits
+from src.sandbox.common import iban as _iban
+from src.sandbox.common import money as _money
 
 HISTORY_ORIGIN = date(2024, 1, 1)
 
@@ -81,19 +84,6 @@ class Item:
         return self.value_day + timedelta(days=self.lag)
 
 
-def _digits(text: str, count: int) -> str:
-    number = int(hashlib.sha256(text.encode()).hexdigest(), 16)
-    return str(number)[-count:].rjust(count, "0")
-
-
-def _iban(country: str, bban: str) -> str:
-    """A valid ISO 13616 IBAN (mod-97 check digits) for `country` and `bban`."""
-    rearranged = bban + country + "00"
-    numeric = "".join(str(int(ch, 36)) for ch in rearranged)
-    check = 98 - int(numeric) % 97
-    return f"{country}{check:02d}{bban}"
-
-
 @lru_cache(maxsize=4096)
 def profile(institution_id: str, customer_id: str, index: int) -> AccountProfile:
     institution = INSTITUTIONS_BY_ID[institution_id]
@@ -121,12 +111,6 @@ def profile(institution_id: str, customer_id: str, index: int) -> AccountProfile
         opening_balance=opening,
         remittance_as_array=institution.remittance_as_array,
     )
-
-
-def _money(rng: random.Random, low: float, high: float) -> Decimal:
-    if low == high:
-        return Decimal(str(low)).quantize(Decimal("0.01"))
-    return (Decimal(rng.randrange(int(low * 100), int(high * 100) + 1)) / 100).quantize(Decimal("0.01"))
 
 
 @lru_cache(maxsize=200_000)

@@ -7,19 +7,15 @@ changing state), so no lock is needed. It can be saved to a JSON file so that `m
 import json
 import random
 import secrets
-import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from src.sandbox.common import Clock, dump_row, undump_row, write_state
 from src.sandbox.config import SandboxConfig
 
 SCOPES = ("details", "balances", "transactions")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def iso(moment: datetime) -> str:
@@ -116,7 +112,7 @@ class Token:
     expires_at: datetime
 
 
-class SandboxState:
+class SandboxState(Clock):
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
         self.reset()
@@ -145,18 +141,6 @@ class SandboxState:
         self.in_flight = 0
         self.max_in_flight = 0
 
-    # -- time -------------------------------------------------------------------------------------------------
-    def now(self) -> datetime:
-        return utcnow() + self.clock_offset
-
-    def today(self) -> date:
-        return self.now().date()
-
-    def seconds_to_midnight(self) -> int:
-        now = self.now()
-        tomorrow = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
-        return max(1, int((tomorrow - now).total_seconds()))
-
     # -- tokens -----------------------------------------------------------------------------------------------
     def issue_token(self, kind: str, lifetime: int) -> str:
         header = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
@@ -184,10 +168,7 @@ class SandboxState:
             "accounts": [_dump(account) for account in self.accounts.values()],
             "tokens": {value: _dump(token) for value, token in self.tokens.items() if token.expires_at > self.now()},
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(data))
-        temporary.replace(path)
+        write_state(path, data)
 
     def load(self, path: Path) -> None:
         data = json.loads(path.read_text())
@@ -198,20 +179,12 @@ class SandboxState:
         self.tokens = {value: Token(**_undump(row)) for value, row in data.get("tokens", {}).items()}
 
 
-_DATETIME_FIELDS = {"created", "accepted", "last_accessed", "expires_at"}
+_DATETIME_FIELDS = frozenset({"created", "accepted", "last_accessed", "expires_at"})
 
 
 def _dump(obj: object) -> dict[str, Any]:
-    row: dict[str, Any] = asdict(obj)  # type: ignore[call-overload]
-    return {key: (value.isoformat() if isinstance(value, datetime) else value) for key, value in row.items()}
+    return dump_row(asdict(obj))  # type: ignore[call-overload]
 
 
 def _undump(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        key: (datetime.fromisoformat(value) if key in _DATETIME_FIELDS and isinstance(value, str) else value)
-        for key, value in row.items()
-    }
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
+    return undump_row(row, _DATETIME_FIELDS)

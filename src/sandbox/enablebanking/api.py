@@ -17,10 +17,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from src.sandbox.common import new_id
 from src.sandbox.enablebanking import errors, history, payloads
 from src.sandbox.enablebanking.catalogue import CUSTOMERS_BY_ID, Aspsp
 from src.sandbox.enablebanking.history import AccountProfile
-from src.sandbox.enablebanking.state import Authorization, Cursor, EnableBankingState, Session, iso, new_id, psu_id_hash
+from src.sandbox.enablebanking.state import Authorization, Cursor, EnableBankingState, Session, iso, psu_id_hash
 
 PAGE_SIZE = 10
 DEFAULT_HISTORY_DAYS = 90  # the "meaningful default" window when no date_from is given

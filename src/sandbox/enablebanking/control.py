@@ -7,30 +7,20 @@ inactive; change a bank's switches or the daily allowance; read or clear the cou
 
 from dataclasses import asdict
 from datetime import timedelta
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from src.sandbox.common import advance_clock, clock_payload, new_id
+from src.sandbox.common import bad as _bad
+from src.sandbox.common import read_json as _json
 from src.sandbox.enablebanking import consent
 from src.sandbox.enablebanking.api import state_of
 from src.sandbox.enablebanking.catalogue import CUSTOMERS_BY_ID, DEFAULT_CUSTOMER, SWITCHES
-from src.sandbox.enablebanking.state import Authorization, Faults, iso, new_id, psu_id_hash
+from src.sandbox.enablebanking.state import Authorization, Faults, iso, psu_id_hash
 
 FAULT_STATUSES = frozenset({400, 408, 429, 500, 502, 503, 504})
-
-
-def _bad(message: str, status: int = 400) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
-
-
-async def _json(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    body = await request.json()
-    return body if isinstance(body, dict) else {}
 
 
 async def reset(request: Request) -> Response:
@@ -43,16 +33,8 @@ async def clock(request: Request) -> Response:
     state = state_of(request)
     if request.method == "POST":
         body = await _json(request)
-        state.clock_offset += timedelta(
-            days=float(body.get("advance_days", 0)), seconds=float(body.get("advance_seconds", 0))
-        )
-    return JSONResponse(
-        {
-            "now": iso(state.now()),
-            "today": state.today().isoformat(),
-            "offset_seconds": state.clock_offset.total_seconds(),
-        }
-    )
+        advance_clock(state, body)
+    return JSONResponse(clock_payload(state, iso(state.now())))
 
 
 async def faults(request: Request) -> Response:

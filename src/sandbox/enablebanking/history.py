@@ -21,6 +21,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
+from src.sandbox.common import digits as _digits
+from src.sandbox.common import iban as _iban
+from src.sandbox.common import money as _money
 from src.sandbox.enablebanking.catalogue import CUSTOMERS_BY_ID, SECOND_CURRENCY, Aspsp
 
 HISTORY_ORIGIN = date(2024, 1, 1)
@@ -88,17 +91,6 @@ class Item:
         return f"{self.value_day:%Y%m%d}{self.seq:02d}"
 
 
-def _digits(text: str, count: int) -> str:
-    number = int(hashlib.sha256(text.encode()).hexdigest(), 16)
-    return str(number)[-count:].rjust(count, "0")
-
-
-def _iban(country: str, bban: str) -> str:
-    """A valid ISO 13616 IBAN (mod-97 check digits) for `country` and `bban`."""
-    numeric = "".join(str(int(character, 36)) for character in bban + country + "00")
-    return f"{country}{98 - int(numeric) % 97:02d}{bban}"
-
-
 @lru_cache(maxsize=1024)
 def profile(aspsp: Aspsp, customer_id: str, position: int) -> AccountProfile:
     customer = CUSTOMERS_BY_ID.get(customer_id)
@@ -121,12 +113,6 @@ def profile(aspsp: Aspsp, customer_id: str, position: int) -> AccountProfile:
         opening_balance=Decimal(rng.randrange(50_000, 900_000)) / 100,
         identification_hash=hashlib.sha256(f"identification|{aspsp.bic}|{iban}".encode()).hexdigest(),
     )
-
-
-def _money(rng: random.Random, low: float, high: float) -> Decimal:
-    if low == high:
-        return Decimal(str(low)).quantize(Decimal("0.01"))
-    return (Decimal(rng.randrange(int(low * 100), int(high * 100) + 1)) / 100).quantize(Decimal("0.01"))
 
 
 @lru_cache(maxsize=200_000)

@@ -11,12 +11,12 @@ import hashlib
 import json
 import random
 import secrets
-import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from src.sandbox.common import Clock, dump_row, new_id, undump_row, write_state
 from src.sandbox.enablebanking.catalogue import Catalogue
 from src.sandbox.enablebanking.config import EnableBankingConfig
 
@@ -24,16 +24,8 @@ ENDPOINTS = ("details", "balances", "transactions")
 AUTHORIZATION_CODE_LIFETIME = timedelta(minutes=10)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 @dataclass
@@ -114,7 +106,7 @@ class Counter:
     rate_limited: int = 0
 
 
-class EnableBankingState:
+class EnableBankingState(Clock):
     def __init__(self, config: EnableBankingConfig) -> None:
         self.config = config
         self.reset()
@@ -139,18 +131,6 @@ class EnableBankingState:
     def reset_counters(self) -> None:
         self.endpoint_calls: dict[str, int] = {}
         self.counters: dict[str, dict[str, Counter]] = {}
-
-    # -- time -------------------------------------------------------------------------------------------------
-    def now(self) -> datetime:
-        return utcnow() + self.clock_offset
-
-    def today(self) -> date:
-        return self.now().date()
-
-    def seconds_to_midnight(self) -> int:
-        now = self.now()
-        tomorrow = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
-        return max(1, int((tomorrow - now).total_seconds()))
 
     # -- the consent flow -------------------------------------------------------------------------------------
     def approve(self, authorization: Authorization, customer_id: str) -> str:
@@ -213,13 +193,10 @@ class EnableBankingState:
         data = {
             "clock_offset_seconds": self.clock_offset.total_seconds(),
             "active": self.active,
-            "authorizations": [_dump(asdict(authorization)) for authorization in self.authorizations.values()],
-            "sessions": [_dump(asdict(session)) for session in self.sessions.values()],
+            "authorizations": [dump_row(asdict(authorization)) for authorization in self.authorizations.values()],
+            "sessions": [dump_row(asdict(session)) for session in self.sessions.values()],
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(data))
-        temporary.replace(path)
+        write_state(path, data)
 
     def load(self, path: Path) -> None:
         data = json.loads(path.read_text())
@@ -241,15 +218,8 @@ class EnableBankingState:
 _DATETIME_FIELDS = frozenset({"valid_until", "created", "code_issued", "authorized", "closed"})
 
 
-def _dump(row: dict[str, Any]) -> dict[str, Any]:
-    return {key: value.isoformat() if isinstance(value, datetime) else value for key, value in row.items()}
-
-
 def _undump(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        key: datetime.fromisoformat(value) if key in _DATETIME_FIELDS and isinstance(value, str) else value
-        for key, value in row.items()
-    }
+    return undump_row(row, _DATETIME_FIELDS)
 
 
 def psu_id_hash(value: str) -> str:
