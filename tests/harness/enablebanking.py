@@ -19,7 +19,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.harness.sandbox import SubprocessServer, free_port
+from tests.harness.sandbox import ControlSurface, SubprocessServer, free_port
 
 APPLICATION_ID = "5b1b1b0e-6c1e-4b5f-9a57-0f1a1e2b3c4d"
 ISSUER = "enablebanking.com"
@@ -106,21 +106,15 @@ class EnableBankingSandboxServer(SubprocessServer):
         )
 
 
-class EnableBankingSandboxControl:
+class EnableBankingSandboxControl(ControlSurface):
     """The test's handle on the sandbox: its address, the application's id and keys, and its `/_sandbox/` controls."""
 
     application_id = APPLICATION_ID
 
     def __init__(self, base_url: str, keys: KeyPair) -> None:
-        self.base_url = base_url
+        super().__init__(base_url)
         self.keys = keys
         self.private_key_file = keys.private_key_file
-        self._http = httpx.Client(base_url=base_url, timeout=30)
-
-    def _post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        response = self._http.post(path, json=body or {})
-        response.raise_for_status()
-        return response.json()
 
     # -- signing ----------------------------------------------------------------------------------------------
     def token(self, **overrides: Any) -> str:
@@ -135,17 +129,6 @@ class EnableBankingSandboxControl:
         return httpx.Client(base_url=self.base_url, timeout=30, headers=self.headers())
 
     # -- controls ---------------------------------------------------------------------------------------------
-    def reset(self) -> None:
-        self._post("/_sandbox/reset")
-
-    def advance_clock(self, *, days: float = 0, seconds: float = 0) -> dict[str, Any]:
-        result: dict[str, Any] = self._post("/_sandbox/clock", {"advance_days": days, "advance_seconds": seconds})
-        return result
-
-    def clock(self) -> dict[str, Any]:
-        result: dict[str, Any] = self._http.get("/_sandbox/clock").json()
-        return result
-
     def approve(self, authorization_id: str, *, customer: str = "alice") -> str:
         """Approve a `POST /auth` as `customer` (alice 2 accounts, bob 1, carol 3, nobody 0); the redirect URL
         with `code` and `state`, as the browser would be sent to."""
@@ -160,8 +143,7 @@ class EnableBankingSandboxControl:
     def link(self, **options: Any) -> dict[str, Any]:
         """An authorized session in one call: aspsp={name, country}, customer, valid_days. Returns session_id,
         authorization_id, accounts (uids), aspsp, valid_until."""
-        result: dict[str, Any] = self._post("/_sandbox/link", options)
-        return result
+        return super().link(**options)
 
     def expire_session(self, session_id: str) -> None:
         self._post(f"/_sandbox/sessions/{session_id}/expire")
@@ -177,9 +159,6 @@ class EnableBankingSandboxControl:
         502, 503, 504), error_count (the next N matching calls fail), error_rate, latency_ms."""
         self._post("/_sandbox/faults", faults)
 
-    def clear_faults(self) -> None:
-        self._http.delete("/_sandbox/faults").raise_for_status()
-
     def set_aspsp(self, name: str, country: str, **switches: Any) -> dict[str, Any]:
         """Change a bank's behaviour: ignores_dates, session_transaction_ids, history_days, refuses_older_history,
         empty_first_page, signed_debits, required_psu_headers, maximum_consent_validity."""
@@ -188,13 +167,3 @@ class EnableBankingSandboxControl:
 
     def set_limits(self, *, account_daily: int) -> None:
         self._post("/_sandbox/limits", {"account_daily": account_daily})
-
-    def counters(self) -> dict[str, Any]:
-        result: dict[str, Any] = self._http.get("/_sandbox/counters").json()
-        return result
-
-    def reset_counters(self) -> None:
-        self._http.delete("/_sandbox/counters").raise_for_status()
-
-    def close(self) -> None:
-        self._http.close()

@@ -153,6 +153,27 @@ def unmet(body: Any, expect: Mapping[str, object], fill: Callable[[Any], Any]) -
     return missed
 
 
+def assert_conforms(
+    response: httpx.Response,
+    *,
+    status: int,
+    request_violation: type[Exception] | None,
+    expect: Mapping[str, object],
+    fill: Callable[[Any], Any],
+    spec_violations: Callable[[httpx.Request, httpx.Response], tuple[list[Any], list[Any]]],
+    detail: Callable[[Any], Any],
+) -> None:
+    """A case table's row, answered: the status it expects, no violation of the document but the one the request
+    makes on purpose, and the body's expectations met. `detail` picks what a response error shows on failure."""
+    assert response.status_code == status, response.text
+    request_errors, response_errors = spec_violations(response.request, response)
+    on_purpose = [request_violation] if request_violation else []
+    assert [type(error) for error in request_errors] == on_purpose, request_errors
+    assert not response_errors, [detail(error) for error in response_errors]
+    missed = unmet(response.json(), expect, fill)
+    assert not missed, missed
+
+
 def made_up_exchange(
     method: str, path: str, status: int, body: Any, *, auth: bool = True, sent: Any = None
 ) -> tuple[httpx.Request, httpx.Response]:

@@ -95,15 +95,12 @@ class SandboxServer(SubprocessServer):
         super().__init__(sandbox_argv(port, state_file), env, log_path, port=port, what="the sandbox")
 
 
-class SandboxControl:
-    """The test's handle on the sandbox: its address, its secrets and its `/_sandbox/` controls."""
-
-    secret_id = SECRET_ID
-    secret_key = SECRET_KEY
+class ControlSurface:
+    """A sandbox's `/_sandbox/` controls that both sandboxes have alike: reset, the clock, the one-call link, the
+    faults, the call counters."""
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
-        self.api_url = f"{base_url}/api/v2"
         self._http = httpx.Client(base_url=base_url, timeout=30)
 
     def _post(self, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -122,19 +119,43 @@ class SandboxControl:
         result: dict[str, Any] = self._http.get("/_sandbox/clock").json()
         return result
 
+    def link(self, **options: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self._post("/_sandbox/link", options)
+        return result
+
+    def clear_faults(self) -> None:
+        self._http.delete("/_sandbox/faults").raise_for_status()
+
+    def counters(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._http.get("/_sandbox/counters").json()
+        return result
+
+    def reset_counters(self) -> None:
+        self._http.delete("/_sandbox/counters").raise_for_status()
+
+    def close(self) -> None:
+        self._http.close()
+
+
+class SandboxControl(ControlSurface):
+    """The test's handle on the sandbox: its address, its secrets and its `/_sandbox/` controls."""
+
+    secret_id = SECRET_ID
+    secret_key = SECRET_KEY
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__(base_url)
+        self.api_url = f"{base_url}/api/v2"
+
     def set_faults(self, *, account_id: str | None = None, **faults: Any) -> None:
         """latency_ms, error_rate, error_status (500/502/503/504), burst_429, error_count (the next N calls
         fail), path_prefix (default: the account paths), methods (default: all)."""
         self._post("/_sandbox/faults", {**faults, **({"account_id": account_id} if account_id else {})})
 
-    def clear_faults(self) -> None:
-        self._http.delete("/_sandbox/faults").raise_for_status()
-
     def link(self, **options: Any) -> dict[str, Any]:
         """A linked requisition in one call: institution_id, customer, account_count, max_historical_days,
         access_valid_for_days, access_scope, redirect, reference. Returns the requisition payload."""
-        result: dict[str, Any] = self._post("/_sandbox/link", options)
-        return result
+        return super().link(**options)
 
     def approve(self, requisition_id: str, *, customer: str = "alice", account_count: int | None = None) -> Any:
         body: dict[str, Any] = {"customer": customer}
@@ -170,13 +191,6 @@ class SandboxControl:
         result: dict[str, Any] = self._post("/_sandbox/limits", limits)
         return result
 
-    def counters(self) -> dict[str, Any]:
-        result: dict[str, Any] = self._http.get("/_sandbox/counters").json()
-        return result
-
-    def reset_counters(self) -> None:
-        self._http.delete("/_sandbox/counters").raise_for_status()
-
     def token(self) -> str:
         """A fresh access token, for tests that call the official API directly."""
         response = self._http.post(
@@ -184,6 +198,3 @@ class SandboxControl:
         )
         response.raise_for_status()
         return str(response.json()["access"])
-
-    def close(self) -> None:
-        self._http.close()

@@ -15,6 +15,7 @@ what the rows refer to by `{name}` (a token pair, a linked requisition with its 
 agreement, an id that exists nowhere); `openapi` is the spec loaded once per run.
 """
 
+import functools
 import hashlib
 import re
 import uuid
@@ -38,10 +39,10 @@ from tests.harness.openapi import (
     PRESENT,
     SpecRequest,
     SpecResponse,
+    assert_conforms,
     load_document,
     made_up_exchange,
     operations,
-    unmet,
     violations,
     with_ids,
 )
@@ -382,12 +383,15 @@ class TestConformance:
             case.arrange(scene)
         response = _send(scene, case)
 
-        assert response.status_code == case.status, response.text
-        request_errors, response_errors = spec_violations(openapi, response.request, response)
-        on_purpose = [case.request_violation] if case.request_violation else []
-        assert [type(error) for error in request_errors] == on_purpose, request_errors
-        assert not response_errors, [getattr(error, "details", error) for error in response_errors]
-        assert not unmet(response.json(), case.expect, scene.fill)
+        assert_conforms(
+            response,
+            status=case.status,
+            request_violation=case.request_violation,
+            expect=case.expect,
+            fill=scene.fill,
+            spec_violations=functools.partial(spec_violations, openapi),
+            detail=lambda error: getattr(error, "details", error),
+        )
         # Facts §9c: the general limit headers come with every response.
         assert all(name in response.headers for name in GENERAL_LIMIT_HEADERS), dict(response.headers)
 

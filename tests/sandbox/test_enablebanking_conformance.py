@@ -19,6 +19,7 @@ builds what the rows refer to by `{name}`; `openapi` is the document loaded once
 """
 
 import copy
+import functools
 import hashlib
 import json
 import re
@@ -42,10 +43,10 @@ from tests.harness.openapi import (
     PRESENT,
     SpecRequest,
     SpecResponse,
+    assert_conforms,
     load_document,
     made_up_exchange,
     operations,
-    unmet,
     violations,
     with_ids,
 )
@@ -356,12 +357,15 @@ class TestConformance:
             case.arrange(scene)
         response = _send(scene, case)
 
-        assert response.status_code == case.status, response.text
-        request_errors, response_errors = spec_violations(openapi, response.request, response)
-        on_purpose = [case.request_violation] if case.request_violation else []
-        assert [type(error) for error in request_errors] == on_purpose, request_errors
-        assert not response_errors, [getattr(error, "__cause__", error) for error in response_errors]
-        assert not unmet(response.json(), case.expect, scene.fill)
+        assert_conforms(
+            response,
+            status=case.status,
+            request_violation=case.request_violation,
+            expect=case.expect,
+            fill=scene.fill,
+            spec_violations=functools.partial(spec_violations, openapi),
+            detail=lambda error: getattr(error, "__cause__", error),
+        )
 
     def test_every_operation_of_the_document_has_a_case(self) -> None:
         documented = operations(_spec_document())
