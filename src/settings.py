@@ -1,9 +1,9 @@
 """The one place configuration is read: environment variables (and `.env`), validated once at import.
 
-Names are the ones in docs/ARCHITECTURE.md (Settings), without a prefix. Derived values (the GoCardless base URL, the
-Dagster URL, the public URLs) are computed here so that callers never rebuild them. A database is *not* required
-here: the first connection reports a missing `DATABASE_URL` (see `src.db.engine`), so importing `defs` or the
-Dagster client works without one.
+Names are the ones in docs/ARCHITECTURE.md (Settings), without a prefix. Derived values (the GoCardless and Enable
+Banking base URLs, the Dagster URL, the public URLs) are computed here so that callers never rebuild them. A database
+is *not* required here: the first connection reports a missing `DATABASE_URL` (see `src.db.engine`), so importing
+`defs` or the Dagster client works without one.
 """
 
 import base64
@@ -16,6 +16,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
@@ -25,6 +27,9 @@ from sqlalchemy.exc import ArgumentError
 
 OFFICIAL_GOCARDLESS_BASE_URL = "https://bankaccountdata.gocardless.com"
 OFFICIAL_ENABLEBANKING_BASE_URL = "https://api.enablebanking.com"
+# The application id finsync and the Enable Banking sandbox agree on when no Enable Banking credentials are set (a
+# public test value, like the GoCardless sandbox's credentials).
+SANDBOX_ENABLEBANKING_APPLICATION_ID = "0f5e4c1a-8d3b-4a6e-9c2f-7b1d5e8a3c60"
 _POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg"}
 
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -82,7 +87,15 @@ class Settings(BaseSettings):
     # checked readable here, so a wrong path is one line at start, not a failure at the first sync).
     enablebanking_application_id: str | None = None
     enablebanking_private_key_file: Path | None = None
-    enablebanking_base_url: str = OFFICIAL_ENABLEBANKING_BASE_URL
+    # Unset (blank): the real API with credentials, else the Enable Banking sandbox on ENABLEBANKING_SANDBOX_PORT.
+    enablebanking_base_url: str = ""
+    # Without credentials finsync talks to the Enable Banking sandbox as this application, signing with a key pair
+    # made once into the data dir (`ensure_enablebanking_sandbox_keys`). An operator who runs the sandbox with a
+    # key of their own sets its public key file (the variable the sandbox reads) and the matching private key (else
+    # finsync looks for it where it would have made its own; nothing is made then).
+    sandbox_enablebanking_application_id: str = SANDBOX_ENABLEBANKING_APPLICATION_ID
+    sandbox_enablebanking_public_key_file: Path | None = None
+    sandbox_enablebanking_private_key_file: Path | None = None
 
     dagster_url: str | None = None
     dagster_location_name: str | None = None
@@ -154,7 +167,12 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value.strip() if value is not None and value.strip() else None
 
-    @field_validator("enablebanking_private_key_file", mode="before")
+    @field_validator(
+        "enablebanking_private_key_file",
+        "sandbox_enablebanking_public_key_file",
+        "sandbox_enablebanking_private_key_file",
+        mode="before",
+    )
     @classmethod
     def _blank_path_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -168,8 +186,12 @@ class Settings(BaseSettings):
                 "set both ENABLEBANKING_APPLICATION_ID and ENABLEBANKING_PRIVATE_KEY_FILE, or neither (the sandbox)"
             )
         if self.enablebanking_private_key_file is not None:
-            _check_private_key_file(self.enablebanking_private_key_file)
-        self.enablebanking_base_url = self.enablebanking_base_url.rstrip("/")
+            _check_private_key_file(self.enablebanking_private_key_file, "ENABLEBANKING_PRIVATE_KEY_FILE")
+        if not self.enablebanking_base_url.strip():
+            self.enablebanking_base_url = (
+                OFFICIAL_ENABLEBANKING_BASE_URL if has_id else f"http://127.0.0.1:{self.enablebanking_sandbox_port}"
+            )
+        self.enablebanking_base_url = self.enablebanking_base_url.strip().rstrip("/")
         return self
 
     @model_validator(mode="after")
@@ -208,6 +230,21 @@ class Settings(BaseSettings):
         return self.gocardless_secret_id is None
 
     @property
+    def uses_enablebanking_sandbox(self) -> bool:
+        """True when no Enable Banking credentials are set: the Enable Banking sandbox stands in for it."""
+        return self.enablebanking_application_id is None
+
+    @property
+    def enablebanking_sandbox_key_files(self) -> tuple[Path, Path]:
+        """The sandbox's key pair (private, public): each half the operator's own when set, else where finsync
+        makes its pair in the data dir (it may not exist yet: `ensure_enablebanking_sandbox_keys` makes it)."""
+        directory = self.finsync_data_dir / "enablebanking"
+        return (
+            self.sandbox_enablebanking_private_key_file or directory / "sandbox-private.pem",
+            self.sandbox_enablebanking_public_key_file or directory / "sandbox-public.pem",
+        )
+
+    @property
     def embedded_postgres_dir(self) -> Path:
         return self.finsync_data_dir / "postgres"
 
@@ -241,19 +278,47 @@ class Settings(BaseSettings):
         return self._generated[path]
 
 
-def _check_private_key_file(path: Path) -> None:
-    """ENABLEBANKING_PRIVATE_KEY_FILE must be a readable, unencrypted PEM RSA private key; the message names the
+def _check_private_key_file(path: Path, variable: str) -> None:
+    """A private key file must be a readable, unencrypted PEM RSA private key; the message names the variable, the
     file and what is wrong with it, never its content."""
     try:
         pem = path.read_bytes()
     except OSError as exc:
-        raise ValueError(f"ENABLEBANKING_PRIVATE_KEY_FILE {path} cannot be read ({exc.strerror})") from None
+        raise ValueError(f"{variable} {path} cannot be read ({exc.strerror})") from None
     try:
         key = load_pem_private_key(pem, password=None)
     except (ValueError, TypeError):
-        raise ValueError(f"ENABLEBANKING_PRIVATE_KEY_FILE {path} is not an unencrypted PEM private key") from None
+        raise ValueError(f"{variable} {path} is not an unencrypted PEM private key") from None
     if not isinstance(key, RSAPrivateKey):
-        raise ValueError(f"ENABLEBANKING_PRIVATE_KEY_FILE {path} is not an RSA key (Enable Banking signs with RS256)")
+        raise ValueError(f"{variable} {path} is not an RSA key (Enable Banking signs with RS256)")
+
+
+def ensure_enablebanking_sandbox_keys(config: Settings) -> tuple[Path, Path]:
+    """The key pair finsync signs with for the Enable Banking sandbox (private, public), made on first use.
+
+    An operator's own sandbox key (SANDBOX_ENABLEBANKING_PUBLIC_KEY_FILE, which the sandbox reads, with
+    SANDBOX_ENABLEBANKING_PRIVATE_KEY_FILE for finsync's half) is used as it is: nothing is made, and a private half
+    that is missing is the start check's to report (`enablebanking_problem`). Otherwise the pair
+    lives in the data dir, made once for every process of the stack: the private key is created atomically (the
+    first creator wins a race), and the public key is derived from whichever private key won, so that two processes
+    starting together can never end with halves of different pairs.
+    """
+    private_path, public_path = config.enablebanking_sandbox_key_files
+    if config.sandbox_enablebanking_public_key_file is not None:
+        return private_path, public_path
+    if not private_path.exists():
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        _create_once(private_path, pem.decode())
+    if not public_path.exists():
+        private = load_pem_private_key(private_path.read_bytes(), password=None)
+        public = private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        _create_once(public_path, public.decode())
+    return private_path, public_path
 
 
 def _split_keys(raw: str) -> list[str]:

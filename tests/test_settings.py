@@ -9,8 +9,10 @@ from pydantic import ValidationError
 from src.settings import (
     OFFICIAL_ENABLEBANKING_BASE_URL,
     OFFICIAL_GOCARDLESS_BASE_URL,
+    SANDBOX_ENABLEBANKING_APPLICATION_ID,
     Settings,
     describe_validation_error,
+    ensure_enablebanking_sandbox_keys,
 )
 
 
@@ -149,13 +151,80 @@ class TestEnableBanking:
         )
         return path
 
-    def test_unset_by_default_and_the_real_api(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        for name in ("ENABLEBANKING_APPLICATION_ID", "ENABLEBANKING_PRIVATE_KEY_FILE", "ENABLEBANKING_BASE_URL"):
+    @pytest.fixture(autouse=True)
+    def _no_enablebanking_variables(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        for name in (
+            "ENABLEBANKING_APPLICATION_ID",
+            "ENABLEBANKING_PRIVATE_KEY_FILE",
+            "ENABLEBANKING_BASE_URL",
+            "SANDBOX_ENABLEBANKING_APPLICATION_ID",
+            "SANDBOX_ENABLEBANKING_PUBLIC_KEY_FILE",
+            "SANDBOX_ENABLEBANKING_PRIVATE_KEY_FILE",
+        ):
             monkeypatch.delenv(name, raising=False)
-        settings = _settings()
+
+    def test_without_credentials_enable_banking_is_the_sandbox(self, tmp_path: Path) -> None:
+        settings = _settings(enablebanking_sandbox_port=9876, finsync_data_dir=tmp_path)
+        assert settings.uses_enablebanking_sandbox
         assert settings.enablebanking_application_id is None
         assert settings.enablebanking_private_key_file is None
+        assert settings.enablebanking_base_url == "http://127.0.0.1:9876"
+        assert settings.sandbox_enablebanking_application_id == SANDBOX_ENABLEBANKING_APPLICATION_ID
+        assert settings.enablebanking_sandbox_key_files == (
+            tmp_path / "enablebanking" / "sandbox-private.pem",
+            tmp_path / "enablebanking" / "sandbox-public.pem",
+        )
+
+    def test_with_credentials_the_real_api_unless_a_url_is_set(self, tmp_path: Path) -> None:
+        path = self._key_file(tmp_path)
+        settings = _settings(enablebanking_application_id="app-id", enablebanking_private_key_file=str(path))
+        assert not settings.uses_enablebanking_sandbox
         assert settings.enablebanking_base_url == OFFICIAL_ENABLEBANKING_BASE_URL == "https://api.enablebanking.com"
+        assert _settings(enablebanking_base_url="http://eb.internal/").enablebanking_base_url == "http://eb.internal"
+
+    def test_the_sandbox_key_pair_is_made_once_and_its_halves_match(self, tmp_path: Path) -> None:
+        from cryptography.hazmat.primitives import serialization
+
+        settings = _settings(finsync_data_dir=tmp_path)
+        private_path, public_path = ensure_enablebanking_sandbox_keys(settings)
+        assert (private_path, public_path) == settings.enablebanking_sandbox_key_files
+        private_pem, public_pem = private_path.read_bytes(), public_path.read_bytes()
+        assert private_path.stat().st_mode & 0o077 == 0  # the private key is the owner's only
+        # A second process of the stack (a new Settings on the same data dir) finds the same pair.
+        assert ensure_enablebanking_sandbox_keys(_settings(finsync_data_dir=tmp_path)) == (private_path, public_path)
+        assert (private_path.read_bytes(), public_path.read_bytes()) == (private_pem, public_pem)
+        private_key = serialization.load_pem_private_key(private_pem, password=None)
+        derived = private_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        assert derived == public_pem
+
+    def test_an_operators_own_sandbox_pair_is_used_and_nothing_is_made(self, tmp_path: Path) -> None:
+        private = self._key_file(tmp_path)
+        public = tmp_path / "own-public.pem"
+        public.write_text("whatever the sandbox reads")
+        settings = _settings(
+            finsync_data_dir=tmp_path / "data",
+            sandbox_enablebanking_public_key_file=str(public),
+            sandbox_enablebanking_private_key_file=str(private),
+        )
+        assert ensure_enablebanking_sandbox_keys(settings) == (private, public)
+        assert not (tmp_path / "data").exists()
+
+    def test_only_the_sandboxs_own_public_key_makes_nothing_and_says_what_is_missing(self, tmp_path: Path) -> None:
+        """The sandbox started by hand reads only its public key: finsync must not make a pair it would refuse."""
+        from src.integrations.enablebanking import enablebanking_problem
+
+        settings = _settings(
+            finsync_data_dir=tmp_path / "data", sandbox_enablebanking_public_key_file=str(tmp_path / "public.pem")
+        )
+        private_path, public_path = ensure_enablebanking_sandbox_keys(settings)
+        assert public_path == tmp_path / "public.pem"
+        assert not private_path.exists()
+        problem = enablebanking_problem(settings)
+        assert problem is not None
+        assert f"cannot read the Enable Banking private key file {private_path}" in problem
+        assert "SANDBOX_ENABLEBANKING_PRIVATE_KEY_FILE" in problem
 
     def test_both_set_with_a_readable_pem_key(self, tmp_path: Path) -> None:
         path = self._key_file(tmp_path)

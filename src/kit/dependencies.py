@@ -1,6 +1,6 @@
 """Dependencies shared by every router: the request's database session (one unit of work per request), and the
-clients of the outside world a request may use (GoCardless, the Dagster webserver), each replaceable in tests through
-`app.dependency_overrides`."""
+clients of the outside world a request may use (GoCardless, Enable Banking, the Dagster webserver), each
+replaceable in tests through `app.dependency_overrides`."""
 
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 
 from src.db import DatabaseNotConfiguredError, get_engine, get_sessionmaker, unit_of_work
 from src.exceptions import ServiceUnavailableError
+from src.integrations.enablebanking import shared_enablebanking_client
 from src.integrations.gocardless import shared_gocardless_client
 from src.providers.dagster.client import DagsterClient, get_dagster_client
+from src.providers.enablebanking.client import EnableBankingClient
 from src.providers.gocardless.client import GoCardlessClient
 
 
@@ -52,5 +54,10 @@ def get_gocardless() -> GoCardlessClient:
     return shared_gocardless_client()
 
 
+def get_enablebanking() -> EnableBankingClient:
+    return shared_enablebanking_client()
+
+
 GoCardlessDep = Annotated[GoCardlessClient, Depends(get_gocardless)]
+EnableBankingDep = Annotated[EnableBankingClient, Depends(get_enablebanking)]
 DagsterDep = Annotated[DagsterClient, Depends(get_dagster_client)]

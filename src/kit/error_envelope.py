@@ -35,6 +35,8 @@ ErrorCode = Literal[
     "connection_not_reauthorisable",
     "database_unavailable",
     "email_taken",
+    "enablebanking_error",
+    "enablebanking_unavailable",
     "forbidden",
     "gocardless_error",
     "gocardless_unavailable",
