@@ -32,7 +32,7 @@ _RAW_IBAN = _raw_iban("ga")
 
 # The same person's account with the same IBAN, in this connection first, else in their other connections (the
 # oldest account first): connecting one bank twice continues the one account instead of showing it twice.
-_LINK_BY_IBAN = text(
+_LINK_BY_IBAN = text_with_enums(
     f"""
     UPDATE gc_accounts ga SET account_id = m.account_id
     FROM (
@@ -41,7 +41,7 @@ _LINK_BY_IBAN = text(
         JOIN gc_requisitions r ON r.id = raw.requisition_id
         JOIN connections c ON c.id = r.connection_id
         JOIN connections ac ON ac.user_id = c.user_id
-        JOIN accounts a ON a.connection_id = ac.id AND a.iban = {_raw_iban("raw")}
+        JOIN accounts a ON a.connection_id = ac.id AND a.provider = :provider_gocardless AND a.iban = {_raw_iban("raw")}
         WHERE raw.account_id IS NULL AND r.connection_id = ANY(:ids)
         ORDER BY raw.id, (a.connection_id = c.id) DESC, a.created_at, a.id
     ) m
@@ -120,7 +120,7 @@ def derive_accounts(session: Session, connection_ids: Sequence[uuid.UUID]) -> No
 
 def account_ids_of(session: Session, connection_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
     """The unified accounts these connections own or feed (a second connection of the same bank account feeds the
-    account the first one created)."""
+    account the first one created), whichever provider serves them."""
     rows = session.execute(
         text(
             """
@@ -128,6 +128,9 @@ def account_ids_of(session: Session, connection_ids: Sequence[uuid.UUID]) -> lis
             UNION
             SELECT ga.account_id FROM gc_accounts ga JOIN gc_requisitions r ON r.id = ga.requisition_id
             WHERE r.connection_id = ANY(:ids) AND ga.account_id IS NOT NULL
+            UNION
+            SELECT ea.account_id FROM eb_accounts ea JOIN eb_sessions s ON s.id = ea.session_id
+            WHERE s.connection_id = ANY(:ids) AND ea.account_id IS NOT NULL
             ORDER BY 1
             """
         ).bindparams(_IDS),

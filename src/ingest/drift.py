@@ -11,16 +11,14 @@ from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Session
 
+from src.ingest.balances import BALANCE_ENTRIES
 from src.ingest.sql import text_with_enums
 
 _DRIFT = text_with_enums(
-    """
-    WITH closing AS (
-        SELECT ga.account_id, (e->>'referenceDate')::date AS as_of, (e->'balanceAmount'->>'amount')::numeric AS amount,
-               b.fetched_at
-        FROM gc_balances b JOIN gc_accounts ga ON ga.id = b.gc_account_id,
-             jsonb_array_elements(b.payload->'balances') e
-        WHERE ga.account_id = ANY(:ids) AND e->>'balanceType' = 'closingBooked' AND e->>'referenceDate' IS NOT NULL
+    f"""
+    WITH {BALANCE_ENTRIES.strip()}, closing AS (
+        SELECT account_id, reference_date AS as_of, amount, fetched_at FROM balance_entries
+        WHERE type = 'closingBooked' AND reference_date IS NOT NULL
     ), per_day AS (
         SELECT DISTINCT ON (account_id, as_of) * FROM closing ORDER BY account_id, as_of, fetched_at DESC
     ), ranked AS (

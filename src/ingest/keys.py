@@ -16,17 +16,24 @@ may carry no id at all. So the key is not any single id. The rule:
 
 The known transactions are those of the *unified* account (every GoCardless account id it ever had), so a
 re-authorised connection's new account ids continue the same keys.
+
+Enable Banking (`ENABLEBANKING`) keys by the same four steps with its own fields: its ids are compared
+`entry_reference` first, then `transaction_id`; and a `transaction_id` counts only where it is stable, which the
+rule gets for free: some banks issue new ids in every session, and an id never seen before matches nothing, so the
+item falls through to its fingerprint and keeps its key. The fingerprint reads Enable Banking's payload: the amount
+is a magnitude signed by `credit_debit_indicator` (DBIT is money out), the date is `booking_date`, else
+`value_date`, else `transaction_date`, and the text is `remittance_information` (a list).
 """
 
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-ID_FIELDS = ("transactionId", "internalTransactionId", "entryReference")
+ID_SLOTS = ("transaction_id", "internal_transaction_id", "entry_reference")
 _SPACE = re.compile(r"\s+")
 
 
@@ -52,8 +59,12 @@ def _amount(value: Any) -> str:
         return _norm(value)
 
 
+def _digest(parts: Sequence[str]) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
 def fingerprint(status: str, payload: Mapping[str, Any]) -> str:
-    """A content hash of a transaction that leaves every id out."""
+    """A content hash of a GoCardless transaction that leaves every id out."""
     amount = payload.get("transactionAmount") or {}
     parts = [
         status,
@@ -69,7 +80,61 @@ def fingerprint(status: str, payload: Mapping[str, Any]) -> str:
     parts.append(_norm(payload.get("remittanceInformationUnstructured")))
     parts.append(_norm(payload.get("remittanceInformationUnstructuredArray")))
     parts.append(_norm(payload.get("remittanceInformationStructured")))
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+    return _digest(parts)
+
+
+def enablebanking_signed_amount(payload: Mapping[str, Any]) -> str:
+    """The amount with its sign: a magnitude (some banks sign debits themselves) made negative for DBIT."""
+    amount = payload.get("transaction_amount") or {}
+    value = amount.get("amount") if isinstance(amount, Mapping) else None
+    try:
+        magnitude = abs(Decimal(str(value)))
+    except (InvalidOperation, ValueError):
+        return _norm(value)
+    signed = -magnitude if str(payload.get("credit_debit_indicator") or "").upper() == "DBIT" else magnitude
+    return format(signed.normalize(), "f")
+
+
+def enablebanking_fingerprint(status: str, payload: Mapping[str, Any]) -> str:
+    """A content hash of an Enable Banking transaction that leaves every id out."""
+    amount = payload.get("transaction_amount") or {}
+    parts = [
+        status,
+        str(payload.get("booking_date") or payload.get("value_date") or payload.get("transaction_date") or "")[:10],
+        enablebanking_signed_amount(payload),
+        _norm(amount.get("currency") if isinstance(amount, Mapping) else None).upper(),
+    ]
+    for party in ("creditor", "debtor"):
+        value = payload.get(party)
+        parts.append(_norm(value.get("name")) if isinstance(value, Mapping) else "")
+    for account in ("creditor_account", "debtor_account"):
+        value = payload.get(account)
+        parts.append(_norm(value.get("iban") or value.get("other")) if isinstance(value, Mapping) else "")
+    parts.append(_norm(payload.get("remittance_information")))
+    return _digest(parts)
+
+
+@dataclass(frozen=True)
+class KeyRule:
+    """A provider's key rule: its id fields in matching order, each as (the slot it is compared in, the payload
+    field), and its fingerprint."""
+
+    id_fields: tuple[tuple[str, str], ...]
+    fingerprint: Callable[[str, Mapping[str, Any]], str]
+
+
+GOCARDLESS = KeyRule(
+    id_fields=(
+        ("transaction_id", "transactionId"),
+        ("internal_transaction_id", "internalTransactionId"),
+        ("entry_reference", "entryReference"),
+    ),
+    fingerprint=fingerprint,
+)
+ENABLEBANKING = KeyRule(
+    id_fields=(("entry_reference", "entry_reference"), ("transaction_id", "transaction_id")),
+    fingerprint=enablebanking_fingerprint,
+)
 
 
 @dataclass(frozen=True)
@@ -96,7 +161,7 @@ class KeyIndex:
             index.keys.add(row.key)
             index.by_fingerprint[row.fingerprint].append(row.key)
             for name, value in zip(
-                ID_FIELDS, (row.transaction_id, row.internal_transaction_id, row.entry_reference), strict=True
+                ID_SLOTS, (row.transaction_id, row.internal_transaction_id, row.entry_reference), strict=True
             ):
                 if value:
                     index.by_id.setdefault((name, value), row.key)
@@ -111,16 +176,18 @@ class KeyedItem:
     key: str
 
 
-def assign_keys(items: Sequence[tuple[str, Mapping[str, Any]]], index: KeyIndex) -> list[KeyedItem]:
-    """Key every (status, payload) of one fetch of one account, in the fetch's order."""
-    fingerprints = [fingerprint(status, payload) for status, payload in items]
+def assign_keys(
+    items: Sequence[tuple[str, Mapping[str, Any]]], index: KeyIndex, rule: KeyRule = GOCARDLESS
+) -> list[KeyedItem]:
+    """Key every (status, payload) of one fetch of one account, in the fetch's order, by the provider's rule."""
+    fingerprints = [rule.fingerprint(status, payload) for status, payload in items]
     keys: list[str | None] = [None] * len(items)
     claimed: set[str] = set()
 
     for position, (_, payload) in enumerate(items):  # pass 1: ids, each field against the same field
-        for name in ID_FIELDS:
+        for slot, name in rule.id_fields:
             value = clean_id(payload.get(name))
-            known = index.by_id.get((name, value)) if value else None
+            known = index.by_id.get((slot, value)) if value else None
             if known is not None and known not in claimed:
                 keys[position] = known
                 claimed.add(known)

@@ -18,12 +18,19 @@ from src.ingest.transactions import SyncCounts
 _RECORD = text_with_enums(
     """
     WITH run AS (SELECT CAST(:run_id AS varchar) AS id), account AS (
-        SELECT a.id, c.status AS connection_status, ga.fetch_outcome, ga.fetch_message, ga.fetch_retry_at,
-               ga.fetch_run_id IS NOT DISTINCT FROM run.id AS fetched
+        SELECT a.id, c.status AS connection_status, f.fetch_outcome, f.fetch_message, f.fetch_retry_at,
+               f.fetch_run_id IS NOT DISTINCT FROM run.id AS fetched
         FROM accounts a
         JOIN connections c ON c.id = a.connection_id
-        LEFT JOIN gc_accounts ga ON ga.id = a.provider_id
         CROSS JOIN run
+        LEFT JOIN LATERAL (
+            -- the raw account currently serving it, at its provider
+            SELECT fetch_outcome, fetch_message, fetch_retry_at, fetch_run_id FROM gc_accounts
+            WHERE a.provider = :provider_gocardless AND id = a.provider_id
+            UNION ALL
+            SELECT fetch_outcome, fetch_message, fetch_retry_at, fetch_run_id FROM eb_accounts
+            WHERE a.provider = :provider_enablebanking AND uid = a.provider_id
+        ) f ON true
         WHERE a.id = :account_id
     )
     INSERT INTO sync_outcomes (dagster_run_id, account_id, outcome, new_count, updated_count, retry_at, message)

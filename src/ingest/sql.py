@@ -21,10 +21,13 @@ from sqlalchemy import String, TextClause, bindparam, text
 from src.models.enums import (
     AccountStatus,
     ConnectionStatus,
+    EbSessionStatus,
+    EbTransactionStatus,
     GcAccessState,
     GcAccountStatus,
     GcRequisitionStatus,
     GcTransactionStatus,
+    Provider,
     SyncOutcomeKind,
     TransactionStatus,
 )
@@ -39,6 +42,9 @@ ENUM_PREFIXES: dict[type[StrEnum], str] = {
     GcAccessState: "access",
     GcAccountStatus: "gc_account",
     GcTransactionStatus: "gc_transaction",
+    Provider: "provider",
+    EbSessionStatus: "eb_session",
+    EbTransactionStatus: "eb_transaction",
 }
 
 ENUM_VALUES: dict[str, str] = {

@@ -28,74 +28,59 @@ Pending items:
 
 import uuid
 from dataclasses import dataclass
+from functools import cache
 
+from sqlalchemy import TextClause
 from sqlalchemy.orm import Session
 
 from src.ingest.sql import text_with_enums
 
-_UPSERT = text_with_enums(
-    r"""
+
+@dataclass(frozen=True)
+class RawTransactionSource:
+    """One provider's raw transactions, as the shared derivation reads them.
+
+    The statements below are the same for every provider: which raw rows belong to a unified account (every raw
+    account of the provider that feeds it), which were already derived, the upsert, the void rule and the pending
+    links. What differs is named here: the raw tables, which raw statuses are still pending at the bank, and the
+    `dated` and `normalised` CTEs that read the provider's payload (`p`) into the unified columns.
+    """
+
+    raw_accounts: str  # gc_accounts
+    raw_account_key: str  # its key column: id
+    raw_transactions: str  # gc_transactions
+    raw_account_column: str  # the raw transaction's account column: gc_account_id
+    still_pending: str  # SQL true for a raw status (`{status}`) that is pending at the bank
+    normalise: str  # "dated AS (…), normalised AS (…)" reading candidates `r` into unified columns
+
+    def pending_on(self, alias: str) -> str:
+        return self.still_pending.format(status=f"{alias}.status")
+
+
+@cache
+def _upsert_statement(source: RawTransactionSource) -> TextClause:
+    return text_with_enums(
+        rf"""
     WITH latest_fetch AS (
         SELECT transactions_fetched_at AS fetched_at, transactions_fetched_from AS date_from,
                transactions_fetched_to AS date_to
-        FROM gc_accounts WHERE account_id = :account_id AND transactions_fetched_at IS NOT NULL
+        FROM {source.raw_accounts} WHERE account_id = :account_id AND transactions_fetched_at IS NOT NULL
         ORDER BY transactions_fetched_at DESC LIMIT 1
     ), raw_items AS (
-        SELECT DISTINCT ON (gt.transaction_key)
-               gt.transaction_key, gt.status, gt.fingerprint, gt.payload AS p, gt.first_seen_at, gt.last_seen_at,
-               md5(gt.status || gt.fingerprint || gt.first_seen_at::text || gt.payload::text) AS source_hash
-        FROM gc_transactions gt JOIN gc_accounts ga ON ga.id = gt.gc_account_id
-        WHERE ga.account_id = :account_id
-        ORDER BY gt.transaction_key, gt.last_seen_at DESC, gt.gc_account_id
+        SELECT DISTINCT ON (rt.transaction_key)
+               rt.transaction_key, rt.status, rt.fingerprint, rt.payload AS p, rt.first_seen_at, rt.last_seen_at,
+               md5(rt.status || rt.fingerprint || rt.first_seen_at::text || rt.payload::text) AS source_hash
+        FROM {source.raw_transactions} rt
+        JOIN {source.raw_accounts} ra ON ra.{source.raw_account_key} = rt.{source.raw_account_column}
+        WHERE ra.account_id = :account_id
+        ORDER BY rt.transaction_key, rt.last_seen_at DESC, rt.{source.raw_account_column}
     ), candidates AS (
         -- Raw rows already derived from exactly this input are skipped before any parsing; pending ones are
         -- always looked at again, because whether they are void depends on the latest fetch, not on them.
         SELECT r.* FROM raw_items r
         LEFT JOIN transactions cur ON cur.account_id = :account_id AND cur.transaction_key = r.transaction_key
-        WHERE cur.id IS NULL OR cur.source_hash IS DISTINCT FROM r.source_hash OR r.status = :gc_transaction_pending
-    ), dated AS (
-        SELECT r.*,
-               coalesce(left(p->>'bookingDate', 10), left(p->>'valueDate', 10),
-                        left(p->>'bookingDateTime', 10), left(p->>'valueDateTime', 10))::date AS bank_booking_date,
-               coalesce(left(p->>'valueDate', 10), left(p->>'valueDateTime', 10))::date AS value_date,
-               (p->'transactionAmount'->>'amount')::numeric AS amount
-        FROM candidates r
-    ), normalised AS (
-        SELECT d.transaction_key, d.fingerprint, d.source_hash,
-               CASE
-                   WHEN d.status = :gc_transaction_pending
-                        AND lf.fetched_at IS NOT NULL AND d.last_seen_at < lf.fetched_at
-                        AND coalesce(d.value_date, d.bank_booking_date) >= lf.date_from
-                        AND (lf.date_to IS NULL OR coalesce(d.value_date, d.bank_booking_date) <= lf.date_to)
-                   THEN :transaction_void ELSE d.status
-               END AS status,
-               nullif(btrim(d.p->>'transactionId'), '') AS transaction_id,
-               nullif(btrim(d.p->>'internalTransactionId'), '') AS internal_transaction_id,
-               nullif(btrim(d.p->>'entryReference'), '') AS entry_reference,
-               coalesce(d.bank_booking_date, (d.first_seen_at AT TIME ZONE 'UTC')::date) AS booking_date,
-               d.value_date,
-               d.bank_booking_date IS NULL AS date_is_estimated,
-               d.amount,
-               upper(coalesce(d.p->'transactionAmount'->>'currency', '')) AS currency,
-               nullif(regexp_replace(btrim(concat_ws(' ',
-                   d.p->>'remittanceInformationUnstructured',
-                   (SELECT string_agg(part, ' ') FROM jsonb_array_elements_text(
-                       CASE WHEN jsonb_typeof(d.p->'remittanceInformationUnstructuredArray') = 'array'
-                            THEN d.p->'remittanceInformationUnstructuredArray' ELSE '[]'::jsonb END) AS part),
-                   CASE WHEN jsonb_typeof(d.p->'remittanceInformationStructured') = 'string'
-                        THEN d.p->>'remittanceInformationStructured' END,
-                   d.p->>'additionalInformation')), '\s+', ' ', 'g'), '') AS description,
-               nullif(regexp_replace(btrim(CASE WHEN d.amount < 0
-                   THEN coalesce(nullif(d.p->>'ultimateCreditor', ''), d.p->>'creditorName')
-                   ELSE coalesce(nullif(d.p->>'ultimateDebtor', ''), d.p->>'debtorName') END), '\s+', ' ', 'g'), '')
-                   AS counterparty_name,
-               nullif(CASE WHEN d.amount < 0
-                   THEN coalesce(d.p->'creditorAccount'->>'iban', d.p->'creditorAccount'->>'bban',
-                                 d.p->'creditorAccount'->>'maskedPan')
-                   ELSE coalesce(d.p->'debtorAccount'->>'iban', d.p->'debtorAccount'->>'bban',
-                                 d.p->'debtorAccount'->>'maskedPan') END, '') AS counterparty_account
-        FROM dated d LEFT JOIN latest_fetch lf ON true
-        WHERE d.amount IS NOT NULL
+        WHERE cur.id IS NULL OR cur.source_hash IS DISTINCT FROM r.source_hash OR {source.pending_on("r")}
+    ), {source.normalise.strip()}
     ), changed AS (
         -- Only rows that are new or differ reach the upsert: an unchanged row is neither locked nor rewritten,
         -- which keeps a re-sync of unchanged data cheap.
@@ -148,12 +133,25 @@ _UPSERT = text_with_enums(
            EXCLUDED.currency, EXCLUDED.description, EXCLUDED.counterparty_name, EXCLUDED.counterparty_account)
     RETURNING (xmax = 0) AS inserted
     """
-)
+    )
+
 
 # Mutual best matches between no-longer-reported pending rows and booked rows nobody links yet; repeated until
 # nothing changes, so that several pending items of one amount pair off one by one.
-_LINK_PENDING = text_with_enums(
-    """
+@cache
+def _link_pending_statement(source: RawTransactionSource) -> TextClause:
+    return text_with_enums(
+        LINK_PENDING_SQL.format(
+            raw_transactions=source.raw_transactions,
+            raw_accounts=source.raw_accounts,
+            raw_account_key=source.raw_account_key,
+            raw_account_column=source.raw_account_column,
+            still_pending_rp=source.pending_on("rp"),
+        )
+    )
+
+
+LINK_PENDING_SQL = """
     WITH candidates AS (
         SELECT p.id AS pending_id, b.id AS booked_id,
                abs(coalesce(b.value_date, b.booking_date) - coalesce(p.value_date, p.booking_date)) AS distance
@@ -169,10 +167,14 @@ _LINK_PENDING = text_with_enums(
           AND NOT EXISTS (SELECT 1 FROM transactions x WHERE x.booked_as_id = b.id)
           -- A booked item the bank reported while it still reported the pending one is its twin, not its
           -- successor: the successor first appears after the pending item was last seen.
-          AND (SELECT min(gb.first_seen_at) FROM gc_transactions gb JOIN gc_accounts ga ON ga.id = gb.gc_account_id
-               WHERE ga.account_id = :account_id AND gb.transaction_key = b.transaction_key)
-              > (SELECT max(gp.last_seen_at) FROM gc_transactions gp JOIN gc_accounts ga ON ga.id = gp.gc_account_id
-                 WHERE ga.account_id = :account_id AND gp.transaction_key = p.transaction_key)
+          AND (SELECT min(rb.first_seen_at) FROM {raw_transactions} rb JOIN {raw_accounts} ra
+                 ON ra.{raw_account_key} = rb.{raw_account_column}
+               WHERE ra.account_id = :account_id AND rb.transaction_key = b.transaction_key)
+              > (SELECT max(rp.last_seen_at) FROM {raw_transactions} rp JOIN {raw_accounts} ra
+                   ON ra.{raw_account_key} = rp.{raw_account_column}
+                 WHERE ra.account_id = :account_id AND rp.transaction_key = p.transaction_key
+                   -- only an item the bank reported as pending has a successor (a cancelled one has none)
+                   AND {still_pending_rp})
     ), ranked AS (
         SELECT *,
                row_number() OVER (PARTITION BY pending_id ORDER BY distance, booked_id) AS pending_rank,
@@ -183,6 +185,57 @@ _LINK_PENDING = text_with_enums(
     FROM ranked r
     WHERE p.id = r.pending_id AND r.pending_rank = 1 AND r.booked_rank = 1
     """
+
+GOCARDLESS = RawTransactionSource(
+    raw_accounts="gc_accounts",
+    raw_account_key="id",
+    raw_transactions="gc_transactions",
+    raw_account_column="gc_account_id",
+    still_pending="{status} = :gc_transaction_pending",
+    normalise=r"""
+dated AS (
+        SELECT r.*,
+               coalesce(left(p->>'bookingDate', 10), left(p->>'valueDate', 10),
+                        left(p->>'bookingDateTime', 10), left(p->>'valueDateTime', 10))::date AS bank_booking_date,
+               coalesce(left(p->>'valueDate', 10), left(p->>'valueDateTime', 10))::date AS value_date,
+               (p->'transactionAmount'->>'amount')::numeric AS amount
+        FROM candidates r
+    ), normalised AS (
+        SELECT d.transaction_key, d.fingerprint, d.source_hash,
+               CASE
+                   WHEN d.status = :gc_transaction_pending
+                        AND lf.fetched_at IS NOT NULL AND d.last_seen_at < lf.fetched_at
+                        AND coalesce(d.value_date, d.bank_booking_date) >= lf.date_from
+                        AND (lf.date_to IS NULL OR coalesce(d.value_date, d.bank_booking_date) <= lf.date_to)
+                   THEN :transaction_void ELSE d.status
+               END AS status,
+               nullif(btrim(d.p->>'transactionId'), '') AS transaction_id,
+               nullif(btrim(d.p->>'internalTransactionId'), '') AS internal_transaction_id,
+               nullif(btrim(d.p->>'entryReference'), '') AS entry_reference,
+               coalesce(d.bank_booking_date, (d.first_seen_at AT TIME ZONE 'UTC')::date) AS booking_date,
+               d.value_date,
+               d.bank_booking_date IS NULL AS date_is_estimated,
+               d.amount,
+               upper(coalesce(d.p->'transactionAmount'->>'currency', '')) AS currency,
+               nullif(regexp_replace(btrim(concat_ws(' ',
+                   d.p->>'remittanceInformationUnstructured',
+                   (SELECT string_agg(part, ' ') FROM jsonb_array_elements_text(
+                       CASE WHEN jsonb_typeof(d.p->'remittanceInformationUnstructuredArray') = 'array'
+                            THEN d.p->'remittanceInformationUnstructuredArray' ELSE '[]'::jsonb END) AS part),
+                   CASE WHEN jsonb_typeof(d.p->'remittanceInformationStructured') = 'string'
+                        THEN d.p->>'remittanceInformationStructured' END,
+                   d.p->>'additionalInformation')), '\s+', ' ', 'g'), '') AS description,
+               nullif(regexp_replace(btrim(CASE WHEN d.amount < 0
+                   THEN coalesce(nullif(d.p->>'ultimateCreditor', ''), d.p->>'creditorName')
+                   ELSE coalesce(nullif(d.p->>'ultimateDebtor', ''), d.p->>'debtorName') END), '\s+', ' ', 'g'), '')
+                   AS counterparty_name,
+               nullif(CASE WHEN d.amount < 0
+                   THEN coalesce(d.p->'creditorAccount'->>'iban', d.p->'creditorAccount'->>'bban',
+                                 d.p->'creditorAccount'->>'maskedPan')
+                   ELSE coalesce(d.p->'debtorAccount'->>'iban', d.p->'debtorAccount'->>'bban',
+                                 d.p->'debtorAccount'->>'maskedPan') END, '') AS counterparty_account
+        FROM dated d LEFT JOIN latest_fetch lf ON true
+        WHERE d.amount IS NOT NULL""",
 )
 
 
@@ -192,12 +245,15 @@ class SyncCounts:
     updated: int
 
 
-def sync_account_transactions(session: Session, account_id: uuid.UUID) -> SyncCounts:
-    """Upsert one account's transactions from raw and resolve its pending items. Running it twice in a row
-    changes nothing the second time."""
-    inserted = [row[0] for row in session.execute(_UPSERT, {"account_id": account_id})]
+def sync_account_transactions(
+    session: Session, account_id: uuid.UUID, source: RawTransactionSource = GOCARDLESS
+) -> SyncCounts:
+    """Upsert one account's transactions from its provider's raw rows and resolve its pending items. Running it
+    twice in a row changes nothing the second time."""
+    inserted = [row[0] for row in session.execute(_upsert_statement(source), {"account_id": account_id})]
+    link = _link_pending_statement(source)
     for _ in range(50):
-        if not session.execute(_LINK_PENDING, {"account_id": account_id}).rowcount:  # type: ignore[attr-defined]
+        if not session.execute(link, {"account_id": account_id}).rowcount:  # type: ignore[attr-defined]
             break
     new = sum(1 for flag in inserted if flag)
     return SyncCounts(new=new, updated=len(inserted) - new)

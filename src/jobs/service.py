@@ -50,6 +50,7 @@ from src.models.enums import (
     JobEntityType,
     JobStatus,
     JobType,
+    Provider,
 )
 from src.models.gocardless import calls_back_at
 from src.models.jobs import UNFINISHED_JOB_PREDICATE
@@ -163,7 +164,7 @@ class JobService:
                 func.min(back).filter(blocked).label("earliest"),
             )
             .select_from(Account)
-            .join(GcAccount, GcAccount.id == Account.provider_id)
+            .join(GcAccount, (GcAccount.id == Account.provider_id) & (Account.provider == Provider.gocardless))
             .outerjoin(
                 GcAccountLimit,
                 (GcAccountLimit.gc_account_id == GcAccount.id) & (GcAccountLimit.scope == GcScope.transactions),

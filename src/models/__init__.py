@@ -3,6 +3,16 @@
 from src.db.base import Base
 from src.models.accounts import Account, BalanceSnapshot
 from src.models.connections import Connection
+from src.models.enablebanking import (
+    EbAccount,
+    EbAccountLimit,
+    EbAspsp,
+    EbAspspList,
+    EbAuthorization,
+    EbBalance,
+    EbSession,
+    EbTransaction,
+)
 from src.models.gocardless import (
     GcAccount,
     GcAccountLimit,
@@ -24,6 +34,14 @@ __all__ = [
     "BalanceSnapshot",
     "Base",
     "Connection",
+    "EbAccount",
+    "EbAccountLimit",
+    "EbAspsp",
+    "EbAspspList",
+    "EbAuthorization",
+    "EbBalance",
+    "EbSession",
+    "EbTransaction",
     "GcAccount",
     "GcAccountLimit",
     "GcAgreement",

@@ -4,12 +4,12 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Numeric, String, Text
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from src.db.base import Base
-from src.models.enums import AccountStatus, checked_enum
+from src.models.enums import AccountStatus, Provider, checked_enum
 from src.models.mixins import created_at, updated_at, uuid_pk
 
 # Unconstrained NUMERIC: amounts arrive as decimal strings and are kept exactly, whatever their scale.
@@ -18,13 +18,22 @@ Money = Numeric(asdecimal=True)
 
 class Account(Base):
     __tablename__ = "accounts"
+    # The provider's id is unique within its provider only: two providers may well use the same id space.
+    __table_args__ = (UniqueConstraint("provider", "provider_id"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     connection_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("connections.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    # The GoCardless account id currently serving this account; a re-authorised connection brings a new one.
-    provider_id: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    provider: Mapped[Provider] = mapped_column(
+        checked_enum(Provider, "provider"),
+        nullable=False,
+        default=Provider.gocardless,
+        server_default=Provider.gocardless.value,
+    )
+    # The provider's account id currently serving this account (a GoCardless account id, an Enable Banking uid); a
+    # re-authorised connection brings a new one.
+    provider_id: Mapped[str] = mapped_column(String(128), nullable=False)
     iban: Mapped[str | None] = mapped_column(String(64))
     name: Mapped[str | None] = mapped_column(Text)
     display_name: Mapped[str | None] = mapped_column(Text)

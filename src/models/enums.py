@@ -60,6 +60,32 @@ class SyncOutcomeKind(StrEnum):
 
 class Provider(StrEnum):
     gocardless = "gocardless"
+    enablebanking = "enablebanking"
+
+
+class EbSessionStatus(StrEnum):
+    """An Enable Banking session's status, as Enable Banking spells it (`eb_sessions.status`, verbatim)."""
+
+    invalid = "INVALID"
+    pending_authorization = "PENDING_AUTHORIZATION"
+    returned_from_bank = "RETURNED_FROM_BANK"
+    authorized = "AUTHORIZED"
+    expired = "EXPIRED"
+    closed = "CLOSED"
+    revoked = "REVOKED"
+    cancelled = "CANCELLED"
+
+
+class EbTransactionStatus(StrEnum):
+    """An Enable Banking transaction's `status` (ISO 20022 codes, verbatim in `eb_transactions.status`)."""
+
+    booked = "BOOK"
+    pending = "PDNG"
+    hold = "HOLD"
+    scheduled = "SCHD"
+    cancelled = "CNCL"
+    rejected = "RJCT"
+    other = "OTHR"
 
 
 class GcAccessState(StrEnum):

@@ -7,6 +7,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from src.db.base import Base
+from src.models.enums import Provider, checked_enum
 from src.models.mixins import updated_at
 
 
@@ -17,7 +18,14 @@ class Institution(Base):
         Index("ix_institutions_name_search", "name_search", postgresql_using="gin"),
     )
 
-    id: Mapped[str] = mapped_column(String(128), primary_key=True)  # GoCardless id, e.g. N26_NTSBDEB1
+    # GoCardless's id (N26_NTSBDEB1), or `ENABLEBANKING-<country>-<name>-<digest>` for an Enable Banking bank.
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    provider: Mapped[Provider] = mapped_column(
+        checked_enum(Provider, "provider"),
+        nullable=False,
+        default=Provider.gocardless,
+        server_default=Provider.gocardless.value,
+    )
     name: Mapped[str] = mapped_column(Text, nullable=False)
     bic: Mapped[str | None] = mapped_column(String(32))
     logo: Mapped[str | None] = mapped_column(Text)
