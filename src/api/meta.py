@@ -5,6 +5,7 @@ from typing import Literal
 from fastapi import APIRouter
 
 from src.auth.demo import DEMO_EMAIL, DEMO_PASSWORD
+from src.integrations.enablebanking import enablebanking_status
 from src.kit.responses import error_responses
 from src.kit.schemas import Schema
 from src.settings import Environment, settings
@@ -20,12 +21,22 @@ class DemoAccount(Schema):
     password: str
 
 
+class Provider(Schema):
+    """A bank-data provider of this deployment: the real one (`live`) or its local sandbox, and what stops finsync
+    from using it (one sentence for the operator), or null when nothing known does."""
+
+    name: Literal["gocardless", "enablebanking"]
+    mode: Literal["live", "sandbox"]
+    problem: str | None
+
+
 class Meta(Schema):
-    """The deployment as the web page sees it: which environment, which GoCardless, and (in development only) the
-    demo account to pre-fill the sign-in form with."""
+    """The deployment as the web page sees it: which environment, which GoCardless, each provider and its mode,
+    and (in development only) the demo account to pre-fill the sign-in form with."""
 
     environment: Environment
     gocardless: Literal["sandbox", "gocardless"]
+    providers: list[Provider]
     demo_account: DemoAccount | None
 
 
@@ -34,10 +45,23 @@ def read_meta() -> Meta:
     """The environment (`development` or `production`), whether GoCardless is the local `sandbox` or the real
     `gocardless`, and the demo account's credentials on a stack `finsync dev` started (it sets
     FINSYNC_DEMO_ACCOUNT, refused in production; null everywhere else). No token needed: the sign-in page reads it.
-    The demo password is not a secret (the README prints it); the account only exists where `finsync dev` made it."""
+    The demo password is not a secret (the README prints it); the account only exists where `finsync dev` made it.
+
+    `providers` lists GoCardless and Enable Banking, each `live` or `sandbox`. Enable Banking's `problem` is the
+    answer of its application check (a refused key, an inactive application, no answer), asked at most once a
+    minute; GoCardless has no such check (its keys are tried at the first call) and its `problem` is null."""
     demo = DemoAccount(email=DEMO_EMAIL, password=DEMO_PASSWORD) if settings.finsync_demo_account else None
+    providers = [
+        Provider(name="gocardless", mode="sandbox" if settings.uses_sandbox else "live", problem=None),
+        Provider(
+            name="enablebanking",
+            mode="sandbox" if settings.uses_enablebanking_sandbox else "live",
+            problem=enablebanking_status.current(),
+        ),
+    ]
     return Meta(
         environment=settings.finsync_env,
         gocardless="sandbox" if settings.uses_sandbox else "gocardless",
+        providers=providers,
         demo_account=demo,
     )

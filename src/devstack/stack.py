@@ -1,9 +1,11 @@
 """`finsync dev`: the whole local stack in one terminal, until Ctrl-C.
 
 Order: PostgreSQL (embedded unless DATABASE_URL is set) → migrations → the demo user → the GoCardless sandbox
-(unless credentials are set) → Dagster (`dagster dev`) → the API. Every child inherits one environment, so all of
-them use the database, the sandbox and the Dagster this process started. It prints the URLs and one ready line
-once every service answers; then it watches them (src/devstack/supervision.py): a child that exits or stops
+(unless GoCardless credentials are set) → the Enable Banking sandbox (unless Enable Banking credentials are set;
+its key pair is made once in the data dir) → Dagster (`dagster dev`) → the API. Every child inherits one
+environment, so all of them use the database, the sandboxes and the Dagster this process started. It prints the
+URLs and one ready line once every service answers, and checks Enable Banking's application once in the background
+(a problem is one warning line); then it watches them (src/devstack/supervision.py): a child that exits or stops
 answering is named in one line and restarted, and the stack stops with one line when that keeps happening or the
 database stops answering. Ctrl-C (or SIGTERM) stops every child's whole process group.
 """
@@ -12,6 +14,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,11 +32,13 @@ from src.devstack import dagster
 from src.devstack.ports import ensure_ports_free
 from src.devstack.processes import ManagedProcess
 from src.devstack.supervision import Service, Supervisor, wait_until_ready
-from src.settings import ConfigurationError, Settings
+from src.integrations.enablebanking import enablebanking_problem
+from src.settings import ConfigurationError, Settings, ensure_enablebanking_sandbox_keys
 
 log = logging.getLogger(__name__)
 
 READY_LINE = "ready"
+ENABLEBANKING_SANDBOX = "enablebanking-sandbox"
 
 
 def say(message: str) -> None:
@@ -107,6 +112,14 @@ def _child_environment(settings: Settings, database_url: str, data_dir: Path) ->
     # pass the pair Settings holds, so that both sides agree wherever it was set.
     env["SANDBOX_SECRET_ID"] = settings.sandbox_secret_id.get_secret_value()
     env["SANDBOX_SECRET_KEY"] = settings.sandbox_secret_key.get_secret_value()
+    if settings.uses_enablebanking_sandbox:
+        # The same for the Enable Banking sandbox: its application id, and the key pair as absolute paths, so the
+        # sandbox (public half) and finsync's children (private half) agree whatever their working directory.
+        private_key_file, public_key_file = settings.enablebanking_sandbox_key_files
+        env["SANDBOX_ENABLEBANKING_APPLICATION_ID"] = settings.sandbox_enablebanking_application_id
+        env["SANDBOX_ENABLEBANKING_PUBLIC_KEY_FILE"] = str(public_key_file.resolve())
+        env["SANDBOX_ENABLEBANKING_PRIVATE_KEY_FILE"] = str(private_key_file.resolve())
+        env.pop("SANDBOX_ENABLEBANKING_STATE_FILE", None)  # the state file is the data dir's (`--state-file`)
     return env
 
 
@@ -132,6 +145,28 @@ def sandbox_argv(port: int, state_file: Path | None = None) -> list[str]:
     )
 
 
+def enablebanking_sandbox_argv(port: int, state_file: Path | None = None) -> list[str]:
+    """The Enable Banking sandbox on loopback, its sessions kept in `state_file` when given."""
+    return [sys.executable, "-m", "src.cli", "sandbox", "--provider", "enablebanking", "--port", str(port)] + (
+        ["--state-file", str(state_file)] if state_file else []
+    )
+
+
+def _enablebanking_sandbox(settings: Settings, env: dict[str, str], http: httpx.Client) -> Service:
+    url = f"http://127.0.0.1:{settings.enablebanking_sandbox_port}"
+    state_file = settings.finsync_data_dir.resolve() / "enablebanking" / "sandbox-state.json"
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    process = ManagedProcess(
+        ENABLEBANKING_SANDBOX,
+        enablebanking_sandbox_argv(settings.enablebanking_sandbox_port, state_file),
+        env=env,
+        cwd=str(PROJECT_ROOT),
+    )
+    return Service(
+        process, _http_ok(http, f"{url}/"), url, alive=_http_answers(http, f"{url}/"), ready_before_next=True
+    )
+
+
 def _services(settings: Settings, env: dict[str, str], http: httpx.Client) -> list[Service]:
     bin_dir = Path(sys.executable).parent
     services = []
@@ -154,6 +189,8 @@ def _services(settings: Settings, env: dict[str, str], http: httpx.Client) -> li
                 ready_before_next=True,
             )
         )
+    if settings.uses_enablebanking_sandbox:
+        services.append(_enablebanking_sandbox(settings, env, http))
     dagster_url = f"http://127.0.0.1:{settings.dagster_port}"
     dagster_dev = ManagedProcess(
         "dagster",
@@ -193,6 +230,8 @@ def _ports(settings: Settings) -> dict[str, int]:
     ports = {"API_PORT": settings.api_port, "DAGSTER_PORT": settings.dagster_port}
     if settings.uses_sandbox:
         ports["SANDBOX_PORT"] = settings.sandbox_port
+    if settings.uses_enablebanking_sandbox:
+        ports["ENABLEBANKING_SANDBOX_PORT"] = settings.enablebanking_sandbox_port
     return ports
 
 
@@ -210,6 +249,8 @@ def run_dev(settings: Settings) -> int:
         _create_demo_user(url)
         # The development key for secrets at rest exists before any child starts, so they all read the same one.
         settings.get_secret_keys()
+        if settings.uses_enablebanking_sandbox:
+            ensure_enablebanking_sandbox_keys(settings)  # before the sandbox and the children read it
 
         env = _child_environment(settings, url, settings.finsync_data_dir.resolve())
         services = _services(settings, env, http)
@@ -220,6 +261,7 @@ def run_dev(settings: Settings) -> int:
                 wait_until_ready([service])
         wait_until_ready(services)
         _announce(services)
+        threading.Thread(target=_check_enablebanking, args=(settings,), name="enablebanking-check", daemon=True).start()
         supervisor = Supervisor(
             services, say=say, announce_ready=lambda: _say_ready(services), database=_database_probe(url)
         )
@@ -251,7 +293,20 @@ def _announce(services: list[Service]) -> None:
     say(f"Dagster:   {by_name['dagster']}")
     if "sandbox" in by_name:
         say(f"sandbox:   {by_name['sandbox']} (stands in for GoCardless)")
+    if ENABLEBANKING_SANDBOX in by_name:
+        say(f"enablebanking sandbox: {by_name[ENABLEBANKING_SANDBOX]} (stands in for Enable Banking)")
     _say_ready(services)
+
+
+def _check_enablebanking(settings: Settings) -> None:
+    """One line when Enable Banking cannot be used (a refused key, an inactive application, no answer); silence
+    when it can. Runs in the background: the stack is already up and stays up either way."""
+    try:
+        problem = enablebanking_problem(settings)
+    except Exception as exc:  # a start check must not end in a traceback
+        problem = f"finsync could not check Enable Banking ({type(exc).__name__})."
+    if problem is not None:
+        say(f"warning: Enable Banking is not usable: {problem}")
 
 
 def _say_ready(services: list[Service]) -> None:

@@ -50,7 +50,19 @@ class TestDev:
         stacks.append(stack)
         stack.wait_ready()
         assert stack.get("/health").status_code == 200
-        assert stack.get("/api/meta").json()["gocardless"] == "sandbox"
+        meta = stack.get("/api/meta").json()
+        assert meta["gocardless"] == "sandbox"
+        # The Enable Banking sandbox is up too, with the key pair the API signs with: the API's check finds no problem.
+        assert meta["providers"] == [
+            {"name": "gocardless", "mode": "sandbox", "problem": None},
+            {"name": "enablebanking", "mode": "sandbox", "problem": None},
+        ]
+        assert httpx.get(f"{stack.enablebanking_sandbox_url}/", timeout=10).status_code == 200
+        assert (
+            f"[finsync] enablebanking sandbox: {stack.enablebanking_sandbox_url} (stands in for Enable Banking)"
+            in stack.output()
+        )
+        assert (Path(env["FINSYNC_DATA_DIR"]) / "enablebanking" / "sandbox-private.pem").exists()
         assert not (Path(env["FINSYNC_DATA_DIR"]) / "postgres").exists()
         assert not any("postgres -D" in command for command in stack_processes(Path(env["FINSYNC_DATA_DIR"])).values())
 
@@ -59,7 +71,7 @@ class TestDev:
         (sandbox_pid,) = [
             pid
             for pid, command in stack_processes(Path(env["FINSYNC_DATA_DIR"])).items()
-            if "src.cli sandbox" in command
+            if "src.cli sandbox" in command and "enablebanking" not in command
         ]
         os.kill(sandbox_pid, signal.SIGKILL)
         stack.wait_for(READY_MARK, count=2, timeout=60)
@@ -69,6 +81,7 @@ class TestDev:
         assert lines[-1].startswith(READY_MARK)
         assert httpx.get(f"{stack.sandbox_url}/", timeout=10).status_code == 200
         assert sum(line.startswith(READY_MARK) for line in lines) == 2
+        assert not any("warning: Enable Banking" in line for line in lines)
 
         assert stack.interrupt() in (0, -signal.SIGINT)
         assert not left_behind(Path(env["FINSYNC_DATA_DIR"]))
@@ -91,7 +104,7 @@ class TestDev:
         assert "Traceback" not in stack.output()
         assert not left_behind(data_dir)
 
-    @pytest.mark.parametrize("variable", ["API_PORT", "DAGSTER_PORT", "SANDBOX_PORT"])
+    @pytest.mark.parametrize("variable", ["API_PORT", "DAGSTER_PORT", "SANDBOX_PORT", "ENABLEBANKING_SANDBOX_PORT"])
     def test_a_port_in_use_is_named_before_anything_starts(self, dev_env: dict[str, str], variable: str) -> None:
         with socket.socket() as taken:
             taken.bind(("127.0.0.1", int(dev_env[variable])))

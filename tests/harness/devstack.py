@@ -29,13 +29,14 @@ def stack_environment(data_dir: Path, **extra: str) -> dict[str, str]:
         key: value
         for key, value in os.environ.items()
         if key not in {"DATABASE_URL", "DAGSTER_URL", "DAGSTER_HOME", "GOCARDLESS_BASE_URL", "PUBLIC_BASE_URL"}
-        and not key.startswith(("GOCARDLESS_SECRET", "SANDBOX_", "MAKE", "MFLAGS"))
+        and not key.startswith(("GOCARDLESS_SECRET", "ENABLEBANKING_", "SANDBOX_", "MAKE", "MFLAGS"))
     }
     env.update(
         FINSYNC_DATA_DIR=str(data_dir),
         API_PORT=str(free_port()),
         DAGSTER_PORT=str(free_port()),
         SANDBOX_PORT=str(free_port()),
+        ENABLEBANKING_SANDBOX_PORT=str(free_port()),
     )
     env.update(extra)
     return env
@@ -49,6 +50,7 @@ class DevStack:
         self.log_path = log_path
         self.api_url = f"http://127.0.0.1:{env['API_PORT']}"
         self.sandbox_url = f"http://127.0.0.1:{env['SANDBOX_PORT']}"
+        self.enablebanking_sandbox_url = f"http://127.0.0.1:{env['ENABLEBANKING_SANDBOX_PORT']}"
         self.dagster_url = f"http://127.0.0.1:{env['DAGSTER_PORT']}"
         self._log = log_path.open("w")
         # `-o .venv/.synced`: the environment is the one running these tests; make must not re-sync it.
