@@ -61,10 +61,30 @@ def shared_enablebanking_client() -> EnableBankingClient:
 
 
 # -- the start-up check -------------------------------------------------------------------------------------------
-def enablebanking_problem(config: Settings) -> str | None:
-    """What stops finsync from using Enable Banking, in one sentence for the operator, or None when all is well.
+class _QuietWhileChecking(logging.Filter):
+    """The check's answer is its one line: the client's own request lines (a failed connection is a warning there)
+    are dropped while this thread checks, and only then (other threads' requests still log)."""
 
-    Asks Enable Banking about the application once (a refused key, an inactive application, no answer). The
+    checking = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(self.checking, "active", False)
+
+
+logging.getLogger(EnableBankingClient.__module__).addFilter(_QuietWhileChecking())
+
+
+def enablebanking_problem(config: Settings) -> str | None:
+    """What stops finsync from using Enable Banking, in one sentence for the operator, or None when all is well."""
+    _QuietWhileChecking.checking.active = True
+    try:
+        return _problem(config)
+    finally:
+        _QuietWhileChecking.checking.active = False
+
+
+def _problem(config: Settings) -> str | None:
+    """Asks Enable Banking about the application once (a refused key, an inactive application, no answer). The
     sentence names the application and the address, never the key or the token.
     """
     where = "the Enable Banking sandbox" if config.uses_enablebanking_sandbox else "Enable Banking"

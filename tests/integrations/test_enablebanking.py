@@ -4,6 +4,7 @@ key pair), the start check's sentence for what an operator must fix, and failure
 The sandbox is the real server over HTTP (`enablebanking_sandbox`, its key pair made for the run).
 """
 
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,10 +15,12 @@ from src.integrations.enablebanking import (
     ProblemCheck,
     build_enablebanking_client,
     enablebanking_problem,
+    enablebanking_status,
     upstream_error,
+    warn_about_enablebanking,
 )
 from src.providers.enablebanking import errors as eb
-from src.settings import Settings
+from src.settings import Settings, settings
 from tests.harness.enablebanking import APPLICATION_ID, EnableBankingSandboxControl, make_key_pair
 from tests.harness.sandbox import free_port
 
@@ -99,6 +102,23 @@ def test_the_sandbox_not_running_is_one_sentence(tmp_path: Path) -> None:
         f"The Enable Banking sandbox cannot be reached at http://127.0.0.1:{port}."
     )
     assert (tmp_path / "enablebanking" / "sandbox-private.pem").exists()
+
+
+def test_the_start_check_is_one_warning_line(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """Nothing answers: the client's own request lines stay quiet, the check says it once, without a traceback."""
+    url = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setattr(settings, "enablebanking_base_url", url)
+    enablebanking_status.forget()
+    try:
+        with caplog.at_level(logging.INFO):
+            problem = warn_about_enablebanking()
+        assert enablebanking_status.current() == problem
+    finally:
+        enablebanking_status.forget()
+    assert [(record.levelname, record.getMessage()) for record in caplog.records] == [
+        ("WARNING", f"Enable Banking is not usable: The Enable Banking sandbox cannot be reached at {url}.")
+    ]
+    assert caplog.records[0].exc_info is None
 
 
 @pytest.mark.parametrize(
