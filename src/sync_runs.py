@@ -15,7 +15,11 @@ FULL_SYNC_JOB = "gocardless_sync_job"
 CONNECTION_JOB = "gocardless_connection_sync_job"
 """One connection's extraction and sync. A run that names no connection, or not the same one in every op, fails
 before it reads a row or calls the bank (src/orchestration/gocardless/scope.py)."""
-CONNECTION_JOBS = frozenset({CONNECTION_JOB})
+ENABLEBANKING_FULL_SYNC_JOB = "enablebanking_sync_job"
+"""Every Enable Banking asset; without config, every Enable Banking connection."""
+ENABLEBANKING_CONNECTION_JOB = "enablebanking_connection_sync_job"
+"""One Enable Banking connection's extraction and sync, with the same scope rule."""
+CONNECTION_JOBS = frozenset({CONNECTION_JOB, ENABLEBANKING_CONNECTION_JOB})
 
 CONNECTION_TAG = "finsync/connection_id"
 """On every connection-scoped run: the instance allows one run per value at a time (deploy/dagster*.yaml)."""
@@ -33,6 +37,33 @@ CONNECTION_JOB_OPS = (
 )
 """The ops of the connection job (its eight assets and the balance drift check), each taking the connection."""
 
+ENABLEBANKING_CONNECTION_JOB_OPS = (
+    "source__enablebanking__extract__sessions",
+    "source__enablebanking__extract__account_details",
+    "source__enablebanking__extract__account_balances",
+    "source__enablebanking__extract__transactions",
+    "sync__enablebanking__connections",
+    "sync__enablebanking__accounts",
+    "sync__enablebanking__transactions",
+    "sync__enablebanking__balances",
+)
+"""The ops of the Enable Banking connection job, each taking the connection (and the person's PSU details)."""
+
+PROVIDER_CONNECTION_JOBS = {
+    "gocardless": (CONNECTION_JOB, CONNECTION_JOB_OPS),
+    "enablebanking": (ENABLEBANKING_CONNECTION_JOB, ENABLEBANKING_CONNECTION_JOB_OPS),
+}
+"""Each provider's connection job and its ops, by the provider's name (`Provider` values)."""
+
+
+@dataclass(frozen=True)
+class PersonPresent:
+    """The person who pressed Sync now, as their request reached finsync: a provider that distinguishes attended
+    reads (Enable Banking's PSU headers) forwards them; a scheduled run has none."""
+
+    ip_address: str
+    user_agent: str | None = None
+
 
 @dataclass(frozen=True)
 class ConnectionRun:
@@ -43,11 +74,18 @@ class ConnectionRun:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-def connection_run(connection_id: str) -> ConnectionRun:
-    """The run that syncs one connection, every op scoped to it and tagged with it (so that no two runs of one
-    connection ever overlap, whoever launched them)."""
+def connection_run(
+    connection_id: str, provider: str = "gocardless", person: PersonPresent | None = None
+) -> ConnectionRun:
+    """The run that syncs one connection with its provider's job, every op scoped to it and tagged with it (so that
+    no two runs of one connection ever overlap, whoever launched them). `person` reaches Enable Banking's ops only
+    (GoCardless has no notion of an attended read)."""
+    job, ops = PROVIDER_CONNECTION_JOBS[provider]
+    config: dict[str, Any] = {"connection_id": connection_id}
+    if provider == "enablebanking" and person is not None:
+        config |= {"psu_ip_address": person.ip_address, "psu_user_agent": person.user_agent}
     return ConnectionRun(
-        job=CONNECTION_JOB,
-        run_config={"ops": {name: {"config": {"connection_id": connection_id}} for name in CONNECTION_JOB_OPS}},
+        job=job,
+        run_config={"ops": {name: {"config": dict(config)} for name in ops}},
         tags={CONNECTION_TAG: connection_id},
     )

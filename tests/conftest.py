@@ -137,6 +137,11 @@ def api_client(db_session: "Session") -> Iterator["TestClient"]:
             raise
 
     app.dependency_overrides[get_session] = _unit_of_work
+    from src.kit.dependencies import get_enablebanking
+    from tests.harness.enablebanking import unreachable_enablebanking_client
+
+    unreachable = unreachable_enablebanking_client()
+    app.dependency_overrides[get_enablebanking] = lambda: unreachable
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 

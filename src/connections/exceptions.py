@@ -1,6 +1,6 @@
 """The connections domain's errors; the API's one handler renders them in the error envelope."""
 
-from src.exceptions import ConflictError, NotFoundError
+from src.exceptions import AppError, ConflictError, NotFoundError
 
 
 class ConnectionNotFoundError(NotFoundError):
@@ -19,3 +19,10 @@ class ConnectionExistsError(ConflictError):
 
 class TooManyPendingConnectionsError(ConflictError):
     code = "too_many_pending_connections"
+
+
+class RedirectNotReadableAppError(AppError):
+    """The pasted text is not the address a bank sends a person back to."""
+
+    status_code = 422
+    code = "redirect_not_readable"

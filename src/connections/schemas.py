@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from src.kit.schemas import WITHOUT_NUL, Schema
-from src.models.enums import ConnectionStatus
+from src.models.enums import ConnectionStatus, Provider
 from src.providers.gocardless.ids import INSTITUTION_ID_PATTERN
 
 if TYPE_CHECKING:
@@ -24,7 +24,8 @@ class ConnectionCreate(Schema):
         max_length=128,
         pattern=INSTITUTION_ID_PATTERN,
         examples=["SANDBOXFINANCE_SFIN0000"],
-        description="A GoCardless institution id: letters and digits, then also `_`, `.` or `-`.",
+        description="An institution id from `GET /api/institutions` (either provider): letters and digits, then "
+        "also `_`, `.` or `-`.",
     )
     friendly_name: str | None = Field(default=None, max_length=100, pattern=WITHOUT_NUL, examples=["Everyday bank"])
     allow_duplicate: bool = Field(
@@ -47,6 +48,7 @@ class InstitutionSummary(Schema):
 
 class ConnectionRead(Schema):
     id: uuid.UUID
+    provider: Provider = Field(description="The bank-data provider this connection goes through.")
     institution: InstitutionSummary
     friendly_name: str | None
     status: ConnectionStatus
@@ -62,6 +64,7 @@ class ConnectionRead(Schema):
         connection, institution = view.connection, view.institution
         return cls(
             id=connection.id,
+            provider=connection.provider,
             institution=InstitutionSummary(id=institution.id, name=institution.name, logo=institution.logo),
             friendly_name=connection.friendly_name,
             status=view.status,
@@ -79,3 +82,29 @@ class ConnectionLink(Schema):
 
     connection: ConnectionRead
     link: str = Field(description="The bank's consent page; the user comes back to the callback.")
+    paste_redirect: bool = Field(
+        default=False,
+        description="Enable Banking only: finsync's public address is not https, so the bank may be unable to send "
+        "the person back; offer to paste the address the bank sent them to (`POST "
+        "/api/connections/callback/enablebanking`).",
+    )
+
+
+class PastedRedirect(Schema):
+    """The address the bank sent the person back to, pasted from their browser."""
+
+    redirect_url: str = Field(
+        min_length=1,
+        max_length=4096,
+        pattern=WITHOUT_NUL,
+        examples=["http://127.0.0.1:8000/api/connections/callback/enablebanking?code=…&state=…"],
+    )
+
+
+class CallbackRead(Schema):
+    """How a consent ended, as the callback's redirect carries it."""
+
+    status: str = Field(description="`active`, `rejected` or `error`.")
+    connection_id: uuid.UUID | None = None
+    error: str | None = None
+    job_id: uuid.UUID | None = Field(default=None, description="The first sync, started when the bank linked.")

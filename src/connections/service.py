@@ -13,11 +13,12 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from src.connections import enablebanking as eb_consent
+from src.connections.callbacks import CallbackOutcome, CallbackResult
 from src.connections.exceptions import (
     ConnectionExistsError,
     ConnectionNotFoundError,
@@ -28,9 +29,10 @@ from src.ingest.accounts import derive_accounts
 from src.ingest.connections import derive_connections
 from src.institutions.service import institution as institution_service
 from src.integrations.gocardless import upstream_error
-from src.models import Account, Connection, GcAccount, GcRequisition, Institution, User
+from src.models import Account, Connection, EbAccount, EbSession, GcAccount, GcRequisition, Institution, User
 from src.models.connections import currently_active, effective_status
-from src.models.enums import ConnectionStatus, GcRequisitionStatus
+from src.models.enums import ConnectionStatus, GcRequisitionStatus, Provider
+from src.providers.enablebanking.client import EnableBankingClient
 from src.providers.gocardless import errors as gc
 from src.providers.gocardless.client import GoCardlessClient
 from src.providers.gocardless.models import DEFAULT_ACCESS_DAYS, DEFAULT_HISTORY_DAYS
@@ -53,26 +55,6 @@ class ConnectionView:
     expiring_soon: bool
 
 
-class CallbackOutcome(StrEnum):
-    """How a bank callback ended, as the frontend reads it (`status` in the redirect's query)."""
-
-    active = "active"
-    rejected = "rejected"
-    error = "error"
-
-
-@dataclass(frozen=True)
-class CallbackResult:
-    outcome: CallbackOutcome
-    connection: Connection | None
-    error: str | None = None
-
-    @property
-    def linked(self) -> bool:
-        """The bank granted access: the connection's first sync may start."""
-        return self.outcome is CallbackOutcome.active
-
-
 def callback_url() -> str:
     return f"{settings.public_base_url}/api/connections/callback"
 
@@ -86,6 +68,10 @@ class ConnectionService:
             select(GcAccount.account_id)
             .join(GcRequisition, GcRequisition.id == GcAccount.requisition_id)
             .where(GcRequisition.connection_id == Connection.id, GcAccount.account_id.is_not(None))
+        ).union(
+            select(EbAccount.account_id)
+            .join(EbSession, EbSession.id == EbAccount.session_id)
+            .where(EbSession.connection_id == Connection.id, EbAccount.account_id.is_not(None))
         )
         accounts = (
             select(func.count(Account.id))
@@ -134,6 +120,10 @@ class ConnectionService:
         return connection
 
     @staticmethod
+    def owned_or_none(session: Session, user: User, connection_id: uuid.UUID) -> Connection | None:
+        return session.scalar(select(Connection).where(Connection.id == connection_id, Connection.user_id == user.id))
+
+    @staticmethod
     def syncable(session: Session, user: User) -> list[Connection]:
         """The user's connections a sync may run for, oldest first: those `currently_active()` (the SQL form of
         "effective status is active", the one rule Sync now checks on its single row)."""
@@ -155,19 +145,22 @@ class ConnectionService:
         institution_id: str,
         friendly_name: str | None,
         allow_duplicate: bool = False,
+        enablebanking: EnableBankingClient | None = None,
     ) -> tuple[ConnectionView, str]:
-        institution = institution_service.get_or_fetch(session, client, institution_id)
+        """A pending connection to the institution's provider, and the consent link to send the person to."""
+        institution = institution_service.get_or_fetch(session, client, institution_id, enablebanking)
         if not allow_duplicate:
             self._refuse_a_second_connection(session, user, institution)
         connection = Connection(
             user_id=user.id,
+            provider=institution.provider,
             institution_id=institution.id,
             friendly_name=(friendly_name or "").strip() or None,
             status=ConnectionStatus.pending,
         )
         session.add(connection)
         session.flush()
-        link = self._start_consent(session, client, connection, institution, make_current=True)
+        link = self._consent(session, client, enablebanking, connection, institution, make_current=True)
         log.info("connection created", extra={"connection_id": str(connection.id), "user_id": str(user.id)})
         return self.get(session, user, connection.id), link
 
@@ -202,9 +195,22 @@ class ConnectionService:
         session.flush()
         return self.get(session, user, connection_id)
 
-    def delete(self, session: Session, client: GoCardlessClient, user: User, connection_id: uuid.UUID) -> None:
-        """Delete the requisitions at GoCardless (which deletes their agreements), then everything here."""
+    def delete(
+        self,
+        session: Session,
+        client: GoCardlessClient,
+        user: User,
+        connection_id: uuid.UUID,
+        enablebanking: EnableBankingClient | None = None,
+    ) -> None:
+        """End the consent at the provider (GoCardless: delete the requisitions, which deletes their agreements;
+        Enable Banking: end the sessions), then delete everything here."""
         connection = self.owned(session, user, connection_id)
+        if connection.provider is Provider.enablebanking:
+            eb_consent.end_consents(session, _required(enablebanking), connection)
+            session.execute(delete(Connection).where(Connection.id == connection.id))
+            log.info("connection deleted", extra={"connection_id": str(connection.id), "user_id": str(user.id)})
+            return
         requisition_ids = session.scalars(
             select(GcRequisition.id).where(GcRequisition.connection_id == connection.id)
         ).all()
@@ -224,7 +230,12 @@ class ConnectionService:
         log.info("connection deleted", extra={"connection_id": str(connection.id), "user_id": str(user.id)})
 
     def reauthorise(
-        self, session: Session, client: GoCardlessClient, user: User, connection_id: uuid.UUID
+        self,
+        session: Session,
+        client: GoCardlessClient,
+        user: User,
+        connection_id: uuid.UUID,
+        enablebanking: EnableBankingClient | None = None,
     ) -> tuple[ConnectionView, str]:
         """A new agreement and requisition for an expired or expiring connection. The current requisition
         stays current until the user consents, so a refusal at the bank leaves the connection as it was."""
@@ -238,10 +249,26 @@ class ConnectionService:
                 else "This connection is still waiting for the bank's consent."
             )
         connection = self.owned(session, user, connection_id)
-        institution = institution_service.get_or_fetch(session, client, connection.institution_id)
-        link = self._start_consent(session, client, connection, institution, make_current=False)
+        institution = institution_service.get_or_fetch(session, client, connection.institution_id, enablebanking)
+        link = self._consent(session, client, enablebanking, connection, institution, make_current=False)
         log.info("connection re-authorisation started", extra={"connection_id": str(connection.id)})
         return self.get(session, user, connection_id), link
+
+    def _consent(
+        self,
+        session: Session,
+        client: GoCardlessClient,
+        enablebanking: EnableBankingClient | None,
+        connection: Connection,
+        institution: Institution,
+        *,
+        make_current: bool,
+    ) -> str:
+        """The consent link at the connection's provider. (Enable Banking needs no "current" marker: the newest
+        session is current, and a session exists only once the person consented.)"""
+        if connection.provider is Provider.enablebanking:
+            return eb_consent.start_consent(session, _required(enablebanking), connection, institution)
+        return self._start_consent(session, client, connection, institution, make_current=make_current)
 
     def _start_consent(
         self,
@@ -338,6 +365,12 @@ class ConnectionService:
             return CallbackResult(CallbackOutcome.rejected, connection, bank_error or "consent_refused")
         log.info("connection linked", extra={**context, "accounts": len(requisition.accounts)})
         return CallbackResult(CallbackOutcome.active, connection)
+
+
+def _required(enablebanking: EnableBankingClient | None) -> EnableBankingClient:
+    if enablebanking is None:  # pragma: no cover - the endpoints always pass it
+        raise RuntimeError("an Enable Banking connection needs the Enable Banking client")
+    return enablebanking
 
 
 connection = ConnectionService()

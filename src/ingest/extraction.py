@@ -44,16 +44,24 @@ class ExtractResult:
     message: str | None = None
 
 
-def connection_ids_in_scope(session: Session, connection_id: str | None) -> list[uuid.UUID]:
-    """The connections a run touches: the one named (which must exist), or every connection."""
+def connection_ids_in_scope(session: Session, connection_id: str | None, provider: str) -> list[uuid.UUID]:
+    """The connections of `provider` a run touches: the one named (which must exist and be that provider's), or
+    every connection of the provider."""
     if connection_id is None:
-        return list(session.scalars(select(Connection.id).order_by(Connection.created_at)))
+        return list(
+            session.scalars(
+                select(Connection.id).where(Connection.provider == provider).order_by(Connection.created_at)
+            )
+        )
     try:
         wanted = uuid.UUID(connection_id)
     except ValueError as exc:
         raise ValueError(f"connection_id {connection_id!r} is not a UUID") from exc
-    if session.get(Connection, wanted) is None:
+    found = session.get(Connection, wanted)
+    if found is None:
         raise LookupError(f"connection {connection_id} does not exist")
+    if found.provider != provider:
+        raise ValueError(f"connection {connection_id} is a {found.provider} connection, not a {provider} one")
     return [wanted]
 
 

@@ -9,7 +9,7 @@ from src.institutions.exceptions import InvalidCountryError
 from src.institutions.quotas import allow_institution_listing
 from src.institutions.schemas import SERVED_COUNTRIES, SERVED_COUNTRY_PATTERN, InstitutionRead
 from src.institutions.service import institution as institution_service
-from src.kit.dependencies import GoCardlessDep, SessionDep
+from src.kit.dependencies import EnableBankingDep, GoCardlessDep, SessionDep
 from src.kit.responses import error_responses
 from src.kit.schemas import Page
 
@@ -25,6 +25,7 @@ router = APIRouter(prefix="/api/institutions", tags=["institutions"])
 def list_institutions(
     session: SessionDep,
     gocardless: GoCardlessDep,
+    enablebanking: EnableBankingDep,
     user: CurrentUser,
     country: Annotated[
         str,
@@ -41,9 +42,10 @@ def list_institutions(
     ],
     q: Annotated[str | None, Query(max_length=100, description="Part of the bank's name.")] = None,
 ) -> Page[InstitutionRead]:
-    """Banks available in `country`, optionally filtered by name, sorted by name. A country GoCardless does not
-    serve answers 400 `invalid_country` (and GoCardless is not asked)."""
+    """Banks available in `country` at every provider (GoCardless, Enable Banking; each says its `provider`),
+    optionally filtered by name, sorted by name. A country finsync does not serve answers 400 `invalid_country`
+    (and no provider is asked)."""
     if country.upper() not in SERVED_COUNTRIES:
         raise InvalidCountryError(f"{country} is not a country GoCardless serves.")
-    found = institution_service.search(session, gocardless, country=country, query=q)
+    found = institution_service.search(session, gocardless, country=country, query=q, enablebanking=enablebanking)
     return Page[InstitutionRead](items=[InstitutionRead.model_validate(i) for i in found], next_cursor=None)

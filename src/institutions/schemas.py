@@ -9,6 +9,7 @@ from typing import Final
 from pydantic import Field
 
 from src.kit.schemas import Schema
+from src.models.enums import Provider
 
 # Where GoCardless Bank Account Data reaches banks: the EU/EEA and the UK (the web page offers the same list).
 SERVED_COUNTRIES: Final = (
@@ -22,7 +23,11 @@ SERVED_COUNTRY_PATTERN: Final = (
 
 
 class InstitutionRead(Schema):
-    id: str = Field(examples=["SANDBOXFINANCE_SFIN0000"])
+    id: str = Field(
+        examples=["SANDBOXFINANCE_SFIN0000"],
+        description="Unique across providers: Enable Banking banks' ids start with `ENABLEBANKING-`.",
+    )
+    provider: Provider = Field(description="The bank-data provider that reaches this bank.")
     name: str = Field(examples=["Sandbox Finance"])
     bic: str | None = None
     logo: str | None = None

@@ -64,7 +64,7 @@ from src.providers.dagster.client import (
     Unreachable,
 )
 from src.settings import settings
-from src.sync_runs import connection_run
+from src.sync_runs import PersonPresent, connection_run
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +99,12 @@ class JobView:
 
 class JobService:
     # -- starting -------------------------------------------------------------------------------------------------
-    def start_sync(self, session: Session, dagster: DagsterClient, connection: Connection) -> tuple[Job, bool]:
+    def start_sync(
+        self, session: Session, dagster: DagsterClient, connection: Connection, person: PersonPresent | None = None
+    ) -> tuple[Job, bool]:
         """(job, created) for the connection the caller resolved (its owner's). An unfinished job for the
-        connection is returned as it is (launched if it was not)."""
+        connection is returned as it is (launched if it was not). `person`: who pressed Sync now, forwarded to a
+        provider that tells attended reads apart (Enable Banking); a relaunch after an outage has none."""
         # "Syncable connection": effective status active, the rule `currently_active()` states in SQL for Sync all
         # and the schedule; here for one row already loaded.
         status = effective_status(connection, datetime.now(UTC))
@@ -148,7 +151,7 @@ class JobService:
             raise SyncEngineUnavailableError("Please try again.")  # pragma: no cover - finished between two statements
         job = session.get(Job, inserted)
         assert job is not None
-        self._launch(session, dagster, job)
+        self._launch(session, dagster, job, person)
         log.info("sync job created", extra={"job_id": str(job.id), "connection_id": str(connection.id)})
         return job, True
 
@@ -176,14 +179,15 @@ class JobService:
             return earliest
         return None
 
-    def _launch(self, session: Session, dagster: DagsterClient, job: Job) -> None:
+    def _launch(self, session: Session, dagster: DagsterClient, job: Job, person: PersonPresent | None = None) -> None:
         now = datetime.now(UTC)
         window = timedelta(minutes=settings.job_launch_window_minutes)
         retry = job.launch_attempts > 0
         job.launch_attempts += 1
         # The one builder of a connection's run: every op scoped to it, and its concurrency tag, so that Dagster
         # never runs two syncs of one connection at once.
-        run = connection_run(str(job.entity_id))
+        provider = session.scalar(select(Connection.provider).where(Connection.id == job.entity_id))
+        run = connection_run(str(job.entity_id), str(provider or Provider.gocardless), person)
         result = dagster.launch(
             run.job,
             run.run_config,

@@ -57,6 +57,7 @@ ErrorCode = Literal[
     "not_found",
     "payload_too_large",
     "rate_limited",
+    "redirect_not_readable",
     "service_unavailable",
     "sync_engine_unavailable",
     "too_many_pending_connections",

@@ -45,6 +45,7 @@ PUBLIC = {
     ("post", "/auth/refresh"),
     ("post", "/auth/logout"),
     ("get", "/api/connections/callback"),
+    ("get", "/api/connections/callback/enablebanking"),
 }
 BEARER = [{"OAuth2PasswordBearer": []}]
 PASSWORD = "correct horse battery"

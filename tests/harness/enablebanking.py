@@ -11,6 +11,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from src.providers.enablebanking.auth import JwtSigner
+from src.providers.enablebanking.client import EnableBankingClient
 from tests.harness.sandbox import ControlSurface, SubprocessServer, free_port
 
 APPLICATION_ID = "5b1b1b0e-6c1e-4b5f-9a57-0f1a1e2b3c4d"
@@ -63,6 +66,32 @@ def make_jwt(
     issued = int(time.time() if issued_at is None else issued_at)
     body = {"iss": iss, "aud": aud, "iat": issued, "exp": issued + lifetime, **claims}
     return jwt.encode(body, private_pem, algorithm="RS256", headers={"kid": kid, "typ": "JWT"})
+
+
+@cache
+def _throwaway_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def unreachable_enablebanking_client() -> EnableBankingClient:
+    """An Enable Banking client whose every call fails at once (a refused loopback port, no retry): for the API
+    tests about GoCardless, so that listing a country's banks never waits on an Enable Banking that is not there
+    (the listing then leaves Enable Banking's banks out, as it does in production when Enable Banking is down)."""
+    return EnableBankingClient(
+        base_url=f"http://127.0.0.1:{free_port()}",
+        signer=JwtSigner(application_id=APPLICATION_ID, private_key=_throwaway_key()),
+        max_attempts=1,
+    )
+
+
+def sandbox_enablebanking_client(server: "EnableBankingSandboxServer") -> EnableBankingClient:
+    """A client of the test's Enable Banking sandbox, signing as the sandbox's application; no retry waits."""
+    return EnableBankingClient.from_key_file(
+        application_id=APPLICATION_ID,
+        private_key_file=server.keys.private_key_file,
+        base_url=server.base_url,
+        sleep=lambda _: None,
+    )
 
 
 def enablebanking_sandbox_argv(port: int, state_file: Path | None = None) -> list[str]:

@@ -1,17 +1,12 @@
-"""Run configuration shared by every GoCardless asset."""
-
-from typing import Optional
+"""The GoCardless group's name and asset keys; its assets take the shared `ConnectionScopeConfig`."""
 
 import dagster as dg
 
+from src.orchestration.config import ConnectionScopeConfig
+
+__all__ = ["GROUP", "ConnectionScopeConfig", "extract_key", "sync_key"]
+
 GROUP = "gocardless"
-
-
-class ConnectionScopeConfig(dg.Config):
-    """With `connection_id`, every connection-scoped asset reads and writes that connection's rows only. Every op
-    of a run names the same one, or none does (`scope.py` holds the rule)."""
-
-    connection_id: Optional[str] = None
 
 
 def extract_key(name: str) -> dg.AssetKey:

@@ -6,8 +6,8 @@ from src.ingest import extraction, raw
 from src.ingest.institutions import derive_institutions
 from src.models.enums import GcScope, SyncOutcomeKind
 from src.orchestration.gocardless.config import GROUP, ConnectionScopeConfig, extract_key
-from src.orchestration.gocardless.scope import check_run_scope, connections_in_scope
 from src.orchestration.resources import GoCardlessResource, PostgresDatabase
+from src.orchestration.scope import check_run_scope, connections_in_scope
 from src.settings import settings
 
 

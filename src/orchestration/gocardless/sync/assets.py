@@ -13,8 +13,8 @@ from src.ingest.accounts import account_ids_of, derive_accounts
 from src.ingest.connections import derive_connections
 from src.ingest.transactions import sync_account_transactions
 from src.orchestration.gocardless.config import GROUP, ConnectionScopeConfig, extract_key, sync_key
-from src.orchestration.gocardless.scope import RunContext, connections_in_scope
 from src.orchestration.resources import PostgresDatabase
+from src.orchestration.scope import RunContext, connections_in_scope
 
 
 def _accounts(context: RunContext, database: PostgresDatabase, config: ConnectionScopeConfig) -> list[uuid.UUID]:

@@ -1,4 +1,4 @@
-"""Scope safety, and which connections a run touches: the one rule every GoCardless asset and check obeys.
+"""Scope safety, and which connections a run touches: the one rule every provider's assets and checks obey.
 
 A run is scoped by its run config: each op's `connection_id` (ConnectionScopeConfig). Leaving it out means every
 connection, which is what `gocardless_sync_job` without config is for, and a disaster when it happens by accident
@@ -21,7 +21,7 @@ from typing import Any, Optional, Union
 import dagster as dg
 
 from src.ingest import extraction
-from src.orchestration.gocardless.config import ConnectionScopeConfig
+from src.orchestration.config import ConnectionScopeConfig
 from src.orchestration.resources import PostgresDatabase
 from src.sync_runs import CONNECTION_JOBS
 
@@ -66,14 +66,14 @@ def check_run_scope(context: RunContext) -> Optional[str]:
 
 
 def connections_in_scope(
-    context: RunContext, database: PostgresDatabase, config: ConnectionScopeConfig
+    context: RunContext, database: PostgresDatabase, config: ConnectionScopeConfig, provider: str = "gocardless"
 ) -> list[uuid.UUID]:
-    """The connections this op touches, after the run's scope is checked: the one its config names (which must
-    exist: otherwise the run fails with that sentence), or all of them."""
+    """The connections of `provider` this op touches, after the run's scope is checked: the one its config names
+    (which must exist and be that provider's: otherwise the run fails with that sentence), or all of them."""
     check_run_scope(context)
     with database.sessions()() as session:
         try:
-            return extraction.connection_ids_in_scope(session, config.connection_id)
+            return extraction.connection_ids_in_scope(session, config.connection_id, provider)
         except (LookupError, ValueError) as exc:
             raise dg.Failure(description=str(exc)) from exc
 
