@@ -22,9 +22,9 @@ PROVIDERS = ("gocardless", "enablebanking")
 
 
 def _provider_check(table: str, values: Sequence[str]) -> None:
-    op.drop_constraint(f"ck_{table}_provider", table, type_="check", if_exists=True)
+    op.drop_constraint(op.f(f"ck_{table}_provider"), table, type_="check", if_exists=True)
     listed = ", ".join(f"'{value}'" for value in values)
-    op.create_check_constraint(f"ck_{table}_provider", table, f"provider IN ({listed})")
+    op.create_check_constraint(op.f(f"ck_{table}_provider"), table, f"provider IN ({listed})")
 
 
 def _provider_column(table: str) -> None:
@@ -213,7 +213,7 @@ def downgrade() -> None:
     op.create_unique_constraint("uq_accounts_provider_id", "accounts", ["provider_id"])
     op.alter_column("accounts", "provider_id", type_=sa.String(length=64), existing_nullable=False)
     for table in ("accounts", "institutions"):
-        op.drop_constraint(f"ck_{table}_provider", table, type_="check")
+        op.drop_constraint(op.f(f"ck_{table}_provider"), table, type_="check")
         op.drop_column(table, "provider")
     _provider_check("connections", ("gocardless",))
     op.alter_column("connections", "provider", type_=sa.String(length=10), existing_nullable=False)

@@ -1,5 +1,7 @@
 """The migrations and the models describe the same schema, and the initial revision can be undone and redone."""
 
+import re
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -21,6 +23,41 @@ class TestMigrations:
                 assert compare_metadata(context, Base.metadata) == []
         finally:
             engine.dispose()
+
+    def test_every_enum_column_accepts_exactly_its_enums_values(self, isolated_database_url: str) -> None:
+        """Autogenerate does not compare CHECK constraints: a migration that forgets to widen one (a new provider,
+        a new status) passes it and fails at the first insert. Each enum column's constraint in the migrated
+        database names exactly the values its enum has."""
+        expected: dict[tuple[str, str], set[str]] = {}
+        for table in Base.metadata.sorted_tables:
+            for column in table.columns:
+                enums = getattr(column.type, "enums", None)
+                if enums:
+                    expected[(table.name, column.name)] = set(enums)
+        assert ("connections", "provider") in expected
+        engine = create_engine(isolated_database_url)
+        try:
+            with engine.connect() as connection:
+                found = connection.execute(
+                    text(
+                        "SELECT rel.relname, con.conname, pg_get_constraintdef(con.oid) FROM pg_constraint con "
+                        "JOIN pg_class rel ON rel.oid = con.conrelid WHERE con.contype = 'c'"
+                    )
+                ).all()
+        finally:
+            engine.dispose()
+        for (table_name, column_name), values in expected.items():
+            definitions = [
+                d
+                for t, _, d in found
+                if t == table_name
+                and f"({column_name})" in d.replace("::text", "")
+                or t == table_name
+                and f"{column_name} " in d
+            ]
+            assert definitions, f"{table_name}.{column_name} has no CHECK constraint"
+            allowed = set(re.findall(r"'([^']*)'", " ".join(definitions)))
+            assert allowed == values, f"{table_name}.{column_name}: the database allows {sorted(allowed)}"
 
     def test_database_is_at_head(self, isolated_database_url: str) -> None:
         head = ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -147,7 +147,7 @@ def extract_scope(
         now = datetime.now(UTC)
         context = {"connection_id": str(target.connection_id), "eb_account_uid": target.uid, "scope": scope}
         with unit_of_work(factory) as session:
-            result, retry_at = _extract_one(session, target, scope, now, fetch)
+            result, retry_at = _extract_one(session, target, scope, now, fetch, attended=psu is not None)
             if scope is GcScope.transactions and result.outcome is not None:
                 raw.record_fetch(
                     session,
@@ -173,11 +173,15 @@ def _extract_one(
     scope: GcScope,
     now: datetime,
     fetch: Callable[[Session, AccountTarget, datetime], None],
+    *,
+    attended: bool,
 ) -> tuple[ExtractResult, datetime | None]:
-    """(result, retry_at) for one account and scope; Enable Banking's refusals become outcomes, not exceptions."""
+    """(result, retry_at) for one account and scope; Enable Banking's refusals become outcomes, not exceptions. A
+    scope the bank refused rests until its reset, except for a person's own read: banks do not count attended
+    reads against the unattended allowance."""
     if target.access_state is not GcAccessState.ok:
         return ExtractResult(target.uid, SyncOutcomeKind.reauth_required, "access to this account has ended"), None
-    reset_at = raw.blocked_until(session, target.uid, scope, now)
+    reset_at = None if attended else raw.blocked_until(session, target.uid, scope, now)
     if reset_at is not None:
         message = f"no {scope} calls left until {reset_at.isoformat()}"
         return ExtractResult(target.uid, SyncOutcomeKind.rate_limited, message), reset_at
