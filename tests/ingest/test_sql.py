@@ -11,17 +11,20 @@
 import importlib
 import pkgutil
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import Engine, TextClause, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 import src.ingest
+import src.ingest.transactions as transactions_module
 from src.ingest import balances, drift, extraction, outcomes, raw
 from src.ingest.accounts import account_ids_of, derive_accounts
 from src.ingest.connections import derive_connections
+from src.ingest.enablebanking.transactions import ENABLEBANKING
 from src.ingest.sql import ENUM_VALUES, text_with_enums
-from src.ingest.transactions import sync_account_transactions
+from src.ingest.transactions import GOCARDLESS, sync_account_transactions
 from src.models import Account, Connection, GcAccount, SyncOutcome
 from src.models.enums import (
     ConnectionStatus,
@@ -32,28 +35,37 @@ from src.models.enums import (
 )
 from src.providers.gocardless.client import GoCardlessClient
 from tests.harness.ingest import connect_sandbox
+from tests.harness.ingest import rows as rows_of
 from tests.harness.sandbox import SandboxControl
+
+if TYPE_CHECKING:
+    from tests.harness.enablebanking import EnableBankingSandboxControl, EnableBankingSandboxServer
 
 ROUNDS = 15  # past psycopg's prepare (after 5 runs) and PostgreSQL's choice of a generic plan (5 more)
 
 
 def _ingest_statements() -> list[tuple[str, TextClause]]:
-    """Every module-level SQL statement of `src/ingest/`, by name."""
+    """Every SQL statement of `src/ingest/` and its provider packages, by name: the module-level ones, and the
+    transaction statements each raw source builds from the shared template."""
     found = []
-    for module_info in pkgutil.iter_modules(src.ingest.__path__):
-        module = importlib.import_module(f"src.ingest.{module_info.name}")
+    for module_info in pkgutil.walk_packages(src.ingest.__path__, prefix="src.ingest."):
+        module = importlib.import_module(module_info.name)
         found += [
             (f"{module_info.name}.{name}", value)
             for name, value in vars(module).items()
             if isinstance(value, TextClause)
         ]
+    for source_name, source in (("gocardless", GOCARDLESS), ("enablebanking", ENABLEBANKING)):
+        found.append((f"upsert.{source_name}", transactions_module._upsert_statement(source)))
+        found.append((f"link_pending.{source_name}", transactions_module._link_pending_statement(source)))
     return found
 
 
 class TestEnumValuesInSql:
     def test_no_statement_spells_a_status_value(self) -> None:
         statements = _ingest_statements()
-        assert len(statements) >= 10
+        assert len(statements) >= 18
+        assert any(name.startswith("src.ingest.enablebanking.") for name, _ in statements)
         spelled = [
             (name, value)
             for name, statement in statements
@@ -171,3 +183,49 @@ def test_one_accounts_derivations_run_again_and_again_on_one_pooled_connection(
             text("SELECT count(*) FROM transactions WHERE status = :booked"), {"booked": TransactionStatus.booked}
         )
         assert booked
+
+
+@pytest.mark.parametrize("plan_cache_mode", ["auto", "force_generic_plan"])
+def test_enable_banking_derivations_run_again_and_again_on_one_pooled_connection(
+    pipeline_database: Engine,
+    enablebanking_sandbox: "EnableBankingSandboxControl",
+    enablebanking_sandbox_server: "EnableBankingSandboxServer",
+    plan_cache_mode: str,
+) -> None:
+    from src.ingest.enablebanking import connections as eb_connections
+    from src.ingest.enablebanking.accounts import derive_accounts as eb_derive_accounts
+    from tests.harness.enablebanking import sandbox_enablebanking_client
+    from tests.harness.enablebanking_ingest import EbIngest, connect_enablebanking, sessions_on
+
+    with sandbox_enablebanking_client(enablebanking_sandbox_server) as client:
+        connection_id = connect_enablebanking(pipeline_database, enablebanking_sandbox, client, customer="alice")
+        EbIngest(sessions=sessions_on(pipeline_database), client=client).extract(connection_id, "first")
+
+    with pipeline_database.connect() as connection:
+        connection.execute(text(f"SET plan_cache_mode = {plan_cache_mode}"))
+        connection.commit()
+        session = Session(bind=connection, expire_on_commit=False)
+        for round_number in range(ROUNDS):
+            eb_connections.derive_connections(session, [connection_id])
+            eb_derive_accounts(session, [connection_id])
+            account_ids = account_ids_of(session, [connection_id])
+            assert len(account_ids) == 2
+            for account_id in account_ids:
+                counts = sync_account_transactions(session, account_id, ENABLEBANKING)
+                if round_number > 0:
+                    assert (counts.new, counts.updated) == (0, 0)
+                outcomes.record_outcome(session, f"run-{round_number}", account_id, counts)
+                balances.derive_balances(session, [account_id])
+            drift.balance_drifts(session, account_ids)
+            session.commit()
+        prepared = _prepared(session)
+        session.close()
+
+    for fragment in ("UPDATE connections c", "INSERT INTO transactions", "UPDATE eb_accounts"):
+        plans = [(generic, custom) for statement, generic, custom in prepared if fragment in statement]
+        assert plans, fragment
+        if plan_cache_mode == "force_generic_plan":
+            assert all(generic > 0 and custom == 0 for generic, custom in plans), (fragment, plans)
+    status = rows_of(pipeline_database, "SELECT status FROM connections WHERE id = :c", c=connection_id)
+    assert status == [("active",)]
+    assert rows_of(pipeline_database, "SELECT count(*) > 0 FROM transactions WHERE status = 'booked'") == [(True,)]
