@@ -39,6 +39,22 @@ def _sync(*, quick: bool) -> None:
         f"({sync['resync_changed_rows']:.0f} rows changed)",
     )
     _line("initial ÷ re-sync", f"{sync['resync_speedup']:.1f}×", "target ≥ 3")
+    _line("re-sync of unchanged data, rate", f"{sync['resync_rows_per_s']:,.0f} rows/s")
+    print("  the same rows as Enable Banking raw rows (eb_*), same database, pool and starting state")
+    _line("Enable Banking: initial sync", f"{sync['eb_initial_rows_per_s']:,.0f} rows/s")
+    _line("Enable Banking: initial ÷ COPY", f"{sync['eb_initial_vs_copy']:.2f}", "target ≥ 0.25")
+    _line("Enable Banking: initial sync wall time", f"{sync['eb_initial_seconds']:.1f} s")
+    _line(
+        "Enable Banking: re-sync of unchanged data",
+        f"{sync['eb_resync_seconds']:.1f} s",
+        f"({sync['eb_resync_changed_rows']:.0f} rows changed)",
+    )
+    _line("Enable Banking: re-sync, rate", f"{sync['eb_resync_rows_per_s']:,.0f} rows/s")
+    _line("Enable Banking: initial ÷ re-sync", f"{sync['eb_resync_speedup']:.1f}×", "target ≥ 3")
+    _line("Enable Banking ÷ GoCardless, initial sync", f"{sync['eb_vs_gc_initial']:.2f}", "(rows/s; 1 = as fast)")
+    _line("Enable Banking ÷ GoCardless, re-sync", f"{sync['eb_vs_gc_resync']:.2f}", "(rows/s; 1 = as fast)")
+    same = "yes" if sync["same_unified_rows"] else "NO: the two loads differ, the comparison is void"
+    _line("same unified rows from both providers", same, f"({sync['eb_rows']:,.0f} · {sync['rows']:,.0f} rows)")
 
 
 def _extraction(*, quick: bool) -> None:

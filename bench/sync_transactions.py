@@ -1,10 +1,15 @@
-"""Raw → unified transactions at scale, beside COPY of the same rows into a table of the same shape.
+"""Raw → unified transactions at scale, for each provider, beside COPY of the same rows into a table of the same shape.
 
-1,000 accounts × 1,000 transactions (5 % pending, 2 % without bank ids) are written raw, then synced per account
-(one unit of work each, as the sync asset does): the initial sync, then a re-sync of unchanged data. The baseline
-COPYs the same unified rows into `LIKE transactions INCLUDING ALL` (same columns, generated column, indexes and
-constraints), through the same engine and pool.
-Targets: initial sync ≥ 0.25 × COPY's rate; re-sync ≥ 3 × faster than the initial sync.
+1,000 accounts × 1,000 transactions (5 % pending, 2 % without bank ids) are written raw twice: as GoCardless rows
+(`gc_*`) and as Enable Banking rows (`eb_*`), the same amounts, dates, texts and counterparties in each provider's
+payload shape. Each provider's accounts are then synced per account (one unit of work each, as the sync asset
+does) through the shared derivation with that provider's source: the initial sync, then a re-sync of unchanged
+data. Both start from the same state (an empty `transactions` table, statistics fresh, a checkpoint just taken), on
+the same database, engine and pool; the unified rows both produce are compared, so the two figures are about the
+same work. The baseline COPYs GoCardless's unified rows into `LIKE transactions INCLUDING ALL` (same columns,
+generated column, indexes and constraints), through the same engine and pool.
+Targets: initial sync ≥ 0.25 × COPY's rate; re-sync ≥ 3 × faster than the initial sync (issue 13: Enable Banking's
+rates reported beside GoCardless's).
 """
 
 import io
@@ -12,17 +17,23 @@ import json
 import random
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import sessionmaker
 
 from src.db import unit_of_work
 from src.db.engine import build_engine
-from src.ingest.keys import fingerprint
-from src.ingest.transactions import sync_account_transactions
+from src.ingest.enablebanking.transactions import ENABLEBANKING
+from src.ingest.keys import enablebanking_fingerprint, fingerprint
+from src.ingest.transactions import GOCARDLESS, RawTransactionSource, sync_account_transactions
 
 NAMES = ["Café Zürich", "Żabka", "Grocer & Sons", "Streamly", "Fuel Station 24", "Łódź Books", "Acme Payroll"]
+USER = "00000000-0000-0000-0000-000000000001"
+GC_CONNECTION, EB_CONNECTION = "00000000-0000-0000-0000-000000000002", "00000000-0000-0000-0000-000000000003"
+SEED = 7
 
 
 def _payload(rng: random.Random, account: int, n: int, pending: bool, no_ids: bool) -> dict[str, object]:
@@ -44,14 +55,85 @@ def _payload(rng: random.Random, account: int, n: int, pending: bool, no_ids: bo
     return payload
 
 
+def _enablebanking_payload(gc: dict[str, Any], pending: bool) -> dict[str, object]:
+    """The same transaction as Enable Banking shows it: a magnitude with CRDT/DBIT, the text as a list, the
+    counterparty as an object; GoCardless's two ids become `transaction_id` and `entry_reference` (Enable Banking
+    has no internal id)."""
+    amount: str = gc["transactionAmount"]["amount"]
+    debit = amount.startswith("-")
+    payload: dict[str, object] = {}
+    if "internalTransactionId" in gc:
+        payload["entry_reference"] = gc["internalTransactionId"]
+    if "transactionId" in gc:
+        payload["transaction_id"] = gc["transactionId"]
+    payload["transaction_amount"] = {"currency": gc["transactionAmount"]["currency"], "amount": amount.lstrip("-")}
+    payload["credit_debit_indicator"] = "DBIT" if debit else "CRDT"
+    payload["status"] = "PDNG" if pending else "BOOK"
+    if "bookingDate" in gc:
+        payload["booking_date"] = gc["bookingDate"]
+    payload["value_date"] = gc["valueDate"]
+    payload["creditor" if debit else "debtor"] = {"name": gc["creditorName" if debit else "debtorName"]}
+    payload["bank_transaction_code"] = {"code": gc["bankTransactionCode"]}
+    payload["remittance_information"] = [gc["remittanceInformationUnstructured"]]
+    return payload
+
+
+def _seeded(accounts: int) -> tuple[random.Random, list[uuid.UUID]]:
+    """The generator, and GoCardless's account ids drawn from it first (as this benchmark always has)."""
+    rng = random.Random(SEED)
+    return rng, [uuid.UUID(int=rng.getrandbits(128)) for _ in range(accounts)]
+
+
+def _items(rng: random.Random, accounts: int, per_account: int) -> Iterator[tuple[int, int, bool, dict[str, Any]]]:
+    """(account index, n, pending, GoCardless payload): the same sequence for every provider."""
+    for index in range(accounts):
+        for n in range(per_account):
+            pending = rng.random() < 0.05
+            no_ids = rng.random() < 0.02
+            yield index, n, pending, _payload(rng, index, n, pending, no_ids)
+
+
+def _gc_line(index: int, n: int, pending: bool, payload: dict[str, Any]) -> str:
+    status = "pending" if pending else "booked"
+    fp = fingerprint(status, payload)
+    line = json.dumps(payload, ensure_ascii=False).replace("\\", "\\\\")
+    return f"gc-{index}\t{fp}.{n}\t{status}\t{fp}\t{line}\n"
+
+
+def _eb_line(index: int, n: int, pending: bool, gc: dict[str, Any]) -> str:
+    payload = _enablebanking_payload(gc, pending)
+    status = str(payload["status"])
+    fp = enablebanking_fingerprint(status, payload)
+    line = json.dumps(payload, ensure_ascii=False).replace("\\", "\\\\")
+    return f"eb-{index}\t{fp}.{n}\t{status}\t{fp}\t{line}\n"
+
+
+def _copy_raw(
+    engine: Engine, statement: str, accounts: int, per_account: int, line: Callable[[int, int, bool, Any], str]
+) -> None:
+    rng, _ = _seeded(accounts)
+    raw_connection = engine.raw_connection()
+    try:
+        cursor = raw_connection.cursor()
+        with cursor.copy(statement) as copy:
+            chunk: list[str] = []
+            for index, n, pending, payload in _items(rng, accounts, per_account):
+                chunk.append(line(index, n, pending, payload))
+                if len(chunk) >= 10_000:
+                    copy.write("".join(chunk))
+                    chunk.clear()
+            copy.write("".join(chunk))
+        raw_connection.commit()
+    finally:
+        raw_connection.close()
+
+
 def load_raw(engine: Engine, accounts: int, per_account: int) -> list[uuid.UUID]:
-    """A user, a connection, accounts and raw transactions, written with COPY (setup, not measured)."""
-    rng = random.Random(7)
-    account_ids = [uuid.UUID(int=rng.getrandbits(128)) for _ in range(accounts)]
-    user, connection_id = "00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-000000000002"
+    """A user, a GoCardless connection, accounts and raw transactions, written with COPY (setup, not measured)."""
+    _, account_ids = _seeded(accounts)
     with engine.begin() as connection:
         connection.execute(
-            text("INSERT INTO users (id, email, password_hash) VALUES (:u, 'bench@example.com', 'x')"), {"u": user}
+            text("INSERT INTO users (id, email, password_hash) VALUES (:u, 'bench@example.com', 'x')"), {"u": USER}
         )
         connection.execute(text("INSERT INTO institutions (id, name) VALUES ('BENCH', 'Bench Bank')"))
         connection.execute(
@@ -59,14 +141,14 @@ def load_raw(engine: Engine, accounts: int, per_account: int) -> list[uuid.UUID]
                 "INSERT INTO connections (id, user_id, institution_id, status, requisition_id) "
                 "VALUES (:c, :u, 'BENCH', 'active', 'req')"
             ),
-            {"c": connection_id, "u": user},
+            {"c": GC_CONNECTION, "u": USER},
         )
         connection.execute(
             text(
                 "INSERT INTO gc_requisitions (id, connection_id, reference, status, payload) "
                 "VALUES ('req', :c, 'req', 'LN', '{}')"
             ),
-            {"c": connection_id},
+            {"c": GC_CONNECTION},
         )
         connection.execute(
             text(
@@ -74,44 +156,98 @@ def load_raw(engine: Engine, accounts: int, per_account: int) -> list[uuid.UUID]
                 "SELECT a, :c, 'gc-' || (n - 1), 'EUR', 'active' "
                 "FROM unnest(CAST(:ids AS uuid[])) WITH ORDINALITY AS x(a, n)"
             ),
-            {"c": connection_id, "ids": account_ids},
+            {"c": GC_CONNECTION, "ids": account_ids},
         )
         connection.execute(
-            text("INSERT INTO gc_accounts (id, requisition_id, account_id) SELECT provider_id, 'req', id FROM accounts")
+            text(
+                "INSERT INTO gc_accounts (id, requisition_id, account_id) "
+                "SELECT provider_id, 'req', id FROM accounts WHERE connection_id = :c"
+            ),
+            {"c": GC_CONNECTION},
         )
-    buffer = io.StringIO()
-    for index in range(accounts):
-        for n in range(per_account):
-            pending = rng.random() < 0.05
-            no_ids = rng.random() < 0.02
-            payload = _payload(rng, index, n, pending, no_ids)
-            status = "pending" if pending else "booked"
-            fp = fingerprint(status, payload)
-            line = json.dumps(payload, ensure_ascii=False).replace("\\", "\\\\")
-            buffer.write(f"gc-{index}\t{fp}.{n}\t{status}\t{fp}\t{line}\n")
-    raw_connection = engine.raw_connection()
-    try:
-        cursor = raw_connection.cursor()
-        statement = "COPY gc_transactions (gc_account_id, transaction_key, status, fingerprint, payload) FROM STDIN"
-        with cursor.copy(statement) as copy:
-            copy.write(buffer.getvalue())
-        raw_connection.commit()
-    finally:
-        raw_connection.close()
-    with engine.begin() as connection:
-        connection.execute(text("ANALYZE"))
+    statement = "COPY gc_transactions (gc_account_id, transaction_key, status, fingerprint, payload) FROM STDIN"
+    _copy_raw(engine, statement, accounts, per_account, _gc_line)
     return account_ids
 
 
-def sync_all(engine: Engine, account_ids: list[uuid.UUID]) -> tuple[float, int]:
+def load_raw_enablebanking(engine: Engine, accounts: int, per_account: int) -> list[uuid.UUID]:
+    """The same transactions as Enable Banking raw rows: an Enable Banking bank, connection and session, one
+    `eb_accounts` uid per unified account (setup, not measured). Call after `load_raw` (the user is shared)."""
+    account_ids = [uuid.uuid5(uuid.NAMESPACE_URL, f"finsync-bench:eb:{n}") for n in range(accounts)]
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO institutions (id, provider, name) "
+                "VALUES ('ENABLEBANKING-BENCH', 'enablebanking', 'Bench Bank')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO connections (id, user_id, provider, institution_id, status) "
+                "VALUES (:c, :u, 'enablebanking', 'ENABLEBANKING-BENCH', 'active')"
+            ),
+            {"c": EB_CONNECTION, "u": USER},
+        )
+        connection.execute(
+            text("INSERT INTO eb_sessions (id, connection_id, status, payload) VALUES ('ses', :c, 'AUTHORIZED', '{}')"),
+            {"c": EB_CONNECTION},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO accounts (id, connection_id, provider, provider_id, currency, status) "
+                "SELECT a, :c, 'enablebanking', 'eb-' || (n - 1), 'EUR', 'active' "
+                "FROM unnest(CAST(:ids AS uuid[])) WITH ORDINALITY AS x(a, n)"
+            ),
+            {"c": EB_CONNECTION, "ids": account_ids},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO eb_accounts (uid, session_id, account_id, identification_hash, payload) "
+                "SELECT provider_id, 'ses', id, 'hash-' || provider_id, '{}' FROM accounts WHERE connection_id = :c"
+            ),
+            {"c": EB_CONNECTION},
+        )
+    statement = "COPY eb_transactions (eb_account_uid, transaction_key, status, fingerprint, payload) FROM STDIN"
+    _copy_raw(engine, statement, accounts, per_account, _eb_line)
+    return account_ids
+
+
+def sync_all(
+    engine: Engine, account_ids: list[uuid.UUID], source: RawTransactionSource = GOCARDLESS
+) -> tuple[float, int]:
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     started = time.perf_counter()
     touched = 0
     for account_id in account_ids:
         with unit_of_work(factory) as session:
-            counts = sync_account_transactions(session, account_id)
+            counts = sync_account_transactions(session, account_id, source)
             touched += counts.new + counts.updated
     return time.perf_counter() - started, touched
+
+
+def _settle(engine: Engine) -> None:
+    """The same starting state for each provider's timed sync: statistics fresh, dirty pages written out."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE"))
+        connection.execute(text("CHECKPOINT"))
+
+
+def _unified_digest(engine: Engine, connection_id: str) -> tuple[int, str]:
+    """Row count and an order-independent digest of the unified rows of one connection, leaving out what is
+    provider-specific by design (account, key, fingerprint, source hash, which id slot a bank id lands in)."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            text(
+                "SELECT count(*), coalesce(sum(('x' || substr(md5(concat_ws('|', split_part(a.provider_id, '-', 2), "
+                "t.status, t.booking_date, t.value_date, t.date_is_estimated, t.amount, t.currency, t.description, "
+                "t.counterparty_name, t.counterparty_account, t.transaction_id, "
+                "coalesce(t.internal_transaction_id, t.entry_reference), t.booked_as_id IS NULL)), 1, 15))"
+                "::bit(60)::bigint), 0) "
+                "FROM transactions t JOIN accounts a ON a.id = t.account_id WHERE a.connection_id = :c"
+            ),
+            {"c": connection_id},
+        ).one()
+    return int(row[0]), str(row[1])
 
 
 def copy_baseline(engine: Engine) -> tuple[float, int]:
@@ -144,24 +280,55 @@ def copy_baseline(engine: Engine) -> tuple[float, int]:
     return elapsed, rows
 
 
+def _provider(engine: Engine, account_ids: list[uuid.UUID], source: RawTransactionSource) -> dict[str, float]:
+    _settle(engine)
+    initial_seconds, initial_rows = sync_all(engine, account_ids, source)
+    resync_seconds, resync_rows = sync_all(engine, account_ids, source)
+    return {
+        "initial_rows": float(initial_rows),
+        "initial_seconds": initial_seconds,
+        "initial_rows_per_s": initial_rows / initial_seconds,
+        "resync_seconds": resync_seconds,
+        "resync_rows_per_s": initial_rows / resync_seconds,
+        "resync_changed_rows": float(resync_rows),
+    }
+
+
 def run(url: str, *, accounts: int = 1000, per_account: int = 1000) -> dict[str, float]:
     engine = build_engine(url)
     try:
-        account_ids = load_raw(engine, accounts, per_account)
-        initial_seconds, initial_rows = sync_all(engine, account_ids)
-        resync_seconds, resync_rows = sync_all(engine, account_ids)
+        gc_accounts = load_raw(engine, accounts, per_account)
+        eb_accounts = load_raw_enablebanking(engine, accounts, per_account)
+        gc = _provider(engine, gc_accounts, GOCARDLESS)
+        gc_digest = _unified_digest(engine, GC_CONNECTION)
         copy_seconds, copy_rows = copy_baseline(engine)
+        with engine.begin() as connection:  # Enable Banking starts from the state GoCardless started from
+            connection.execute(text("DROP TABLE copy_target"))
+            connection.execute(text("TRUNCATE transactions"))
+        eb = _provider(engine, eb_accounts, ENABLEBANKING)
+        eb_digest = _unified_digest(engine, EB_CONNECTION)
     finally:
         engine.dispose()
-    initial_rate = initial_rows / initial_seconds
     copy_rate = copy_rows / copy_seconds
     return {
-        "rows": float(initial_rows),
-        "initial_rows_per_s": initial_rate,
+        "rows": gc["initial_rows"],
+        "initial_rows_per_s": gc["initial_rows_per_s"],
         "copy_rows_per_s": copy_rate,
-        "initial_vs_copy": initial_rate / copy_rate,
-        "initial_seconds": initial_seconds,
-        "resync_seconds": resync_seconds,
-        "resync_changed_rows": float(resync_rows),
-        "resync_speedup": initial_seconds / resync_seconds,
+        "initial_vs_copy": gc["initial_rows_per_s"] / copy_rate,
+        "initial_seconds": gc["initial_seconds"],
+        "resync_seconds": gc["resync_seconds"],
+        "resync_rows_per_s": gc["resync_rows_per_s"],
+        "resync_changed_rows": gc["resync_changed_rows"],
+        "resync_speedup": gc["initial_seconds"] / gc["resync_seconds"],
+        "eb_rows": eb["initial_rows"],
+        "eb_initial_rows_per_s": eb["initial_rows_per_s"],
+        "eb_initial_seconds": eb["initial_seconds"],
+        "eb_resync_seconds": eb["resync_seconds"],
+        "eb_resync_rows_per_s": eb["resync_rows_per_s"],
+        "eb_resync_changed_rows": eb["resync_changed_rows"],
+        "eb_initial_vs_copy": eb["initial_rows_per_s"] / copy_rate,
+        "eb_resync_speedup": eb["initial_seconds"] / eb["resync_seconds"],
+        "eb_vs_gc_initial": eb["initial_rows_per_s"] / gc["initial_rows_per_s"],
+        "eb_vs_gc_resync": eb["resync_rows_per_s"] / gc["resync_rows_per_s"],
+        "same_unified_rows": float(gc_digest == eb_digest),
     }
