@@ -90,13 +90,11 @@ class InstitutionService:
             try:
                 with session.begin_nested():
                     fill()
-            except InvalidCountryError:
-                raise
-            except AppError as exc:  # a 502/503 from one provider: the other may answer
+            except AppError as exc:  # a country one provider does not serve, or its 502/503: the other may answer
                 log.warning("a provider's bank list is unavailable", extra={"country": country, "error": str(exc)})
                 failures.append(exc)
         if failures and len(failures) == len(fillers):
-            raise failures[0]
+            raise next((f for f in failures if isinstance(f, InvalidCountryError)), failures[0])
         statement = select(Institution).where(Institution.countries.contains([country]))
         if query:
             escaped = query.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
