@@ -23,7 +23,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from src.kit.schemas import WITHOUT_NUL, Schema
 from src.models import Account
-from src.models.enums import AccountStatus
+from src.models.enums import AccountStatus, Provider
 
 
 def _exact(value: Decimal) -> str:
@@ -70,6 +70,7 @@ class Balance(Schema):
 class AccountRead(Schema):
     id: uuid.UUID
     connection_id: uuid.UUID
+    provider: Provider = Field(description="The bank-data provider this account's data comes through.")
     name: str | None = Field(description="The bank's name for the account.")
     display_name: str | None = Field(description="The user's own name for it; null when not set.")
     iban: str | None = Field(description="Masked in lists (`GB29 **** **** 6819`), in full on the account itself.")
@@ -85,6 +86,7 @@ class AccountRead(Schema):
                 {
                     "id": "0b6f3c56-4a7e-4b53-9a43-1f7d8c2b9e10",
                     "connection_id": "5d1c2a9e-7f0b-4f63-8a25-3c1e9b7d6a42",
+                    "provider": "gocardless",
                     "name": "Main Account",
                     "display_name": "Bills",
                     "iban": "GB29 **** **** 6819",
@@ -116,6 +118,7 @@ class AccountRead(Schema):
         return cls(
             id=account.id,
             connection_id=account.connection_id,
+            provider=account.provider,
             name=account.name,
             display_name=account.display_name,
             iban=account.iban if full_iban else mask_iban(account.iban),
