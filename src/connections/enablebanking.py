@@ -1,5 +1,5 @@
-"""The consent flow of an Enable Banking connection: start (`POST /auth`), complete (the bank's redirect, or the
-address the person pasted: `POST /sessions` with its code), end (`DELETE /sessions/{id}`).
+"""The consent flow of an Enable Banking connection, through the provider seam: start (`POST /auth`), complete (the
+bank's redirect, or the address the person pasted: `POST /sessions` with its code), end (`DELETE /sessions/{id}`).
 
 `state` is the capability the redirect brings back, as a GoCardless requisition's reference is: random, single use,
 one per authorisation. A refusal at the bank, or a code Enable Banking will not take, leaves the connection on the
@@ -19,11 +19,13 @@ from src.connections.callbacks import CallbackOutcome, CallbackResult
 from src.ingest.enablebanking import raw
 from src.ingest.enablebanking.accounts import derive_accounts
 from src.ingest.enablebanking.connections import derive_connections
-from src.integrations.enablebanking import upstream_error
+from src.integrations.providers import api_error, bank_of
 from src.models import Connection, EbAspsp, EbAuthorization, EbSession, Institution
-from src.providers.enablebanking import errors as eb
+from src.models.enums import EbSessionStatus
 from src.providers.enablebanking.client import EnableBankingClient
-from src.providers.enablebanking.models import Aspsp
+from src.providers.enablebanking.models import Account
+from src.providers.enablebanking.seam import EnableBankingProvider
+from src.providers.seam import ConsentEnded, NotFound, ProviderError, Refused
 from src.settings import settings
 
 log = logging.getLogger(__name__)
@@ -42,26 +44,26 @@ def pastes_redirect() -> bool:
 def start_consent(
     session: Session, client: EnableBankingClient, connection: Connection, institution: Institution
 ) -> str:
-    """`POST /auth` for the connection's bank; the URL to send the person to. Its state is stored before the person
-    can come back with it."""
-    aspsp_row = session.get(EbAspsp, institution.id)
-    if aspsp_row is None:  # pragma: no cover - an Enable Banking institution is derived from its eb_aspsps row
+    """`POST /auth` for the connection's bank, through the provider seam; the URL to send the person to. Its state
+    is stored before the person can come back with it."""
+    aspsp = session.get(EbAspsp, institution.id)
+    if aspsp is None:  # pragma: no cover - an Enable Banking institution is derived from its eb_aspsps row
         raise LookupError(f"no Enable Banking bank behind {institution.id}")
-    aspsp = Aspsp.from_payload(aspsp_row.payload)
-    state = secrets.token_urlsafe(32)
     try:
-        authorization = client.start_authorization(aspsp=aspsp, redirect_url=callback_url(), state=state)
-    except eb.EnableBankingError as exc:
-        raise upstream_error(exc) from exc
+        started = EnableBankingProvider(client).start_consent(
+            bank_of(institution, aspsp.payload), redirect_url=callback_url(), state=secrets.token_urlsafe(32)
+        )
+    except ProviderError as exc:
+        raise api_error(exc) from exc
     raw.store_authorization(
         session,
-        authorization_id=authorization.authorization_id,
+        authorization_id=started.reference,
         connection_id=connection.id,
-        state=state,
-        payload=authorization.payload,
+        state=started.state,
+        payload=dict(started.payloads["authorization"]),
     )
     session.flush()
-    return authorization.url
+    return started.url
 
 
 def complete_consent(
@@ -88,27 +90,28 @@ def complete_consent(
         stored.error = bank_error or "consent_refused"
         return _finish(session, connection, CallbackOutcome.rejected, stored.error, context)
     try:
-        opened = client.create_session(authorization_code)
-    except eb.AuthorizationCodeError as exc:
+        consent = EnableBankingProvider(client).complete_consent(reference=stored.id, code=authorization_code)
+    except Refused as exc:  # the code opened no session: expired, wrong, used, or no account shared
         stored.callback_completed_at = datetime.now(UTC)
-        stored.error = exc.error_code or "authorization_failed"
-        log.warning("the bank's code opened no session", extra={**context, "error": exc.error_code})
+        stored.error = exc.code or "authorization_failed"
+        log.warning("the bank's code opened no session", extra={**context, "error": exc.code})
         return _finish(session, connection, CallbackOutcome.rejected, stored.error.lower(), context)
-    except eb.EnableBankingError as exc:
+    except ProviderError as exc:
         log.warning("callback could not reach Enable Banking", extra={**context, "error": type(exc).__name__})
         return CallbackResult(CallbackOutcome.error, connection, "enablebanking_unavailable")
+    session_payload = dict(consent.payloads["session"])
     raw.store_session(
         session,
         connection_id=connection.id,
-        session_id=opened.session_id,
-        status=str(opened.payload.get("status") or "AUTHORIZED"),
-        valid_until=opened.access.valid_until,
-        payload=opened.payload,
-        accounts=opened.accounts,
+        session_id=consent.id,
+        status=str(session_payload.get("status") or EbSessionStatus.authorized.value),
+        valid_until=consent.valid_until,
+        payload=session_payload,
+        accounts=[Account.from_payload(dict(account.payload)) for account in consent.accounts],
     )
     stored.callback_completed_at = datetime.now(UTC)
-    stored.session_id = opened.session_id
-    log.info("connection linked", extra={**context, "accounts": len(opened.accounts)})
+    stored.session_id = consent.id
+    log.info("connection linked", extra={**context, "accounts": len(consent.accounts)})
     return _finish(session, connection, CallbackOutcome.active, None, context)
 
 
@@ -125,23 +128,24 @@ def _finish(
 
 
 def end_consents(session: Session, client: EnableBankingClient, connection: Connection) -> None:
-    """End every session of the connection at Enable Banking (a deleted connection leaves no live consent). The
-    current one must end or the deletion stops (502/503); older ones are best effort."""
+    """End every session of the connection at Enable Banking, through the seam (a deleted connection leaves no live
+    consent). The current one must end or the deletion stops (502/503); older ones are best effort."""
     rows = session.execute(
         select(EbSession.id, EbSession.ended_at)
         .where(EbSession.connection_id == connection.id)
         .order_by(EbSession.first_seen_at.desc(), EbSession.id.desc())
     ).all()
+    provider = EnableBankingProvider(client)
     for position, (session_id, ended_at) in enumerate(rows):
         if ended_at is not None:
             continue
         try:
-            client.delete_session(session_id)
-        except (eb.ResourceNotFoundError, eb.SessionEndedError):
+            provider.end_consent(session_id)
+        except (NotFound, ConsentEnded):
             pass  # already over at Enable Banking
-        except eb.EnableBankingError as exc:
+        except ProviderError as exc:
             if position == 0:
-                raise upstream_error(exc) from exc
+                raise api_error(exc) from exc
             log.warning(
                 "old session not ended at Enable Banking",
                 extra={"connection_id": str(connection.id), "session_id": session_id},

@@ -28,18 +28,18 @@ from src.ingest import raw
 from src.ingest.accounts import derive_accounts
 from src.ingest.connections import derive_connections
 from src.institutions.service import institution as institution_service
-from src.integrations.gocardless import upstream_error
+from src.integrations.providers import api_error, bank_of
 from src.models import Account, Connection, EbAccount, EbSession, GcAccount, GcRequisition, Institution, User
 from src.models.connections import currently_active, effective_status
 from src.models.enums import ConnectionStatus, GcRequisitionStatus, Provider
 from src.providers.enablebanking.client import EnableBankingClient
-from src.providers.gocardless import errors as gc
 from src.providers.gocardless.client import GoCardlessClient
-from src.providers.gocardless.models import DEFAULT_ACCESS_DAYS, DEFAULT_HISTORY_DAYS
+from src.providers.gocardless.models import Agreement, Requisition
+from src.providers.gocardless.seam import GoCardlessProvider
+from src.providers.seam import ProviderError
 from src.settings import settings
 
 log = logging.getLogger(__name__)
-SCOPES = ["balances", "details", "transactions"]
 
 
 @dataclass(frozen=True)
@@ -214,14 +214,13 @@ class ConnectionService:
         requisition_ids = session.scalars(
             select(GcRequisition.id).where(GcRequisition.connection_id == connection.id)
         ).all()
+        provider = GoCardlessProvider(client)
         for requisition_id in requisition_ids:
             try:
-                client.delete_requisition(requisition_id)
-            except gc.ResourceNotFoundError:
-                pass  # already gone at GoCardless
-            except gc.GoCardlessError as exc:
+                provider.end_consent(requisition_id)  # one already gone at GoCardless is left at that
+            except ProviderError as exc:
                 if requisition_id == connection.requisition_id:
-                    raise upstream_error(exc) from exc
+                    raise api_error(exc) from exc
                 log.warning(
                     "old requisition not deleted at GoCardless",
                     extra={"connection_id": str(connection.id), "requisition_id": requisition_id},
@@ -279,45 +278,21 @@ class ConnectionService:
         *,
         make_current: bool,
     ) -> str:
-        history = institution.transaction_total_days or DEFAULT_HISTORY_DAYS
-        access = institution.max_access_valid_for_days or DEFAULT_ACCESS_DAYS
+        """An agreement and a requisition at GoCardless, through the provider seam (the bank's announced history and
+        access days, GoCardless's defaults when it refuses them); both stored raw. The reference is the callback's
+        capability: random, single use."""
         try:
-            try:
-                agreement = client.create_agreement(
-                    institution_id=institution.id,
-                    max_historical_days=history,
-                    access_valid_for_days=access,
-                    access_scope=SCOPES,
-                )
-            except gc.InvalidRequestError:
-                # The bank's announced maxima are hints; fall back to GoCardless's defaults.
-                agreement = client.create_agreement(
-                    institution_id=institution.id,
-                    max_historical_days=min(history, DEFAULT_HISTORY_DAYS),
-                    access_valid_for_days=min(access, DEFAULT_ACCESS_DAYS),
-                    access_scope=SCOPES,
-                )
-        except gc.GoCardlessError as exc:
-            raise upstream_error(exc) from exc
-        try:
-            requisition = client.create_requisition(
-                redirect=callback_url(),
-                institution_id=institution.id,
-                reference=secrets.token_urlsafe(32),
-                agreement_id=agreement.id,
+            started = GoCardlessProvider(client).start_consent(
+                bank_of(institution), redirect_url=callback_url(), state=secrets.token_urlsafe(32)
             )
-        except gc.GoCardlessError as exc:
-            try:
-                client.delete_agreement(agreement.id)
-            except gc.GoCardlessError:
-                log.warning("orphan agreement left at GoCardless", extra={"agreement_id": agreement.id})
-            raise upstream_error(exc) from exc
-        raw.store_agreement(session, agreement, connection.id)
-        raw.store_requisition(session, requisition, connection.id)
+        except ProviderError as exc:
+            raise api_error(exc) from exc
+        raw.store_agreement(session, Agreement.from_payload(dict(started.payloads["agreement"])), connection.id)
+        raw.store_requisition(session, Requisition.from_payload(dict(started.payloads["requisition"])), connection.id)
         if make_current:
-            connection.requisition_id = requisition.id
+            connection.requisition_id = started.reference
         session.flush()
-        return str(requisition.link)
+        return started.url
 
     # -- the bank callback ------------------------------------------------------------------------------------------
     def complete_callback(
@@ -336,18 +311,18 @@ class ConnectionService:
             return CallbackResult(CallbackOutcome.error, connection, "already_used")
         context = {"connection_id": str(connection.id), "requisition_id": stored.id}
         try:
-            requisition = client.get_requisition(stored.id)
-            agreement = client.get_agreement(requisition.agreement) if requisition.agreement else None
-            # Metadata (IBAN, status) lets re-authorised accounts find their old selves; it spends no daily quota.
-            metadata = {account_id: client.get_account(account_id) for account_id in requisition.accounts}
-        except gc.GoCardlessError as exc:
+            # The requisition, its agreement and each account's metadata (IBAN, status: re-authorised accounts find
+            # their old selves by it; it spends no daily quota), through the seam.
+            consent = GoCardlessProvider(client).complete_consent(reference=stored.id)
+        except ProviderError as exc:
             log.warning("callback could not reach GoCardless", extra={**context, "error": type(exc).__name__})
             return CallbackResult(CallbackOutcome.error, connection, "gocardless_unavailable")
-        if agreement is not None:
-            raw.store_agreement(session, agreement, connection.id)
+        requisition = Requisition.from_payload(dict(consent.payloads["requisition"]))
+        if "agreement" in consent.payloads:
+            raw.store_agreement(session, Agreement.from_payload(dict(consent.payloads["agreement"])), connection.id)
         raw.store_requisition(session, requisition, connection.id)
-        for account_id, account in metadata.items():
-            raw.store_account_payloads(session, account_id, metadata=account.payload)
+        for account in consent.accounts:
+            raw.store_account_payloads(session, account.id, metadata=dict(account.payload))
         linked = requisition.status == GcRequisitionStatus.linked
         if (
             linked

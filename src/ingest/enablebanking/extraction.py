@@ -8,9 +8,11 @@ not called again before its reset, and the bank's answers become per-account out
 - an account the bank no longer knows → its access ended → `reauth_required`;
 - anything else (bank errors, time-outs, 5xx after the client's retries) → `bank_error` with the bank's words.
 
-PSU headers go only with a person's own Sync now (`psu`); scheduled runs send none (src/providers/enablebanking/
-psu.py). The first read covers the bank's history (`DEFAULT_HISTORY_DAYS`; a bank refusing that period names the
-one it allows and the client asks again with it); later reads start at the last booked date less the overlap.
+The account reads go through the provider seam (`EnableBankingProvider`), whose typed outcomes are what this module
+turns into per-account outcomes. PSU headers go only with a person's own Sync now (`psu`); scheduled runs send none
+(src/providers/enablebanking/psu.py). The first read covers the bank's history (`DEFAULT_HISTORY_DAYS`; a bank
+refusing that period names the one it allows and the client asks again with it); later reads start at the last
+booked date less the overlap.
 """
 
 import logging
@@ -19,7 +21,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,13 +29,15 @@ from src.db import unit_of_work
 from src.ingest.enablebanking import raw
 from src.ingest.extraction import ExtractResult
 from src.ingest.keys import ENABLEBANKING, assign_keys
-from src.models import EbAccount, EbAspsp, EbSession, EbTransaction
+from src.models import EbAccount, EbSession, EbTransaction
 from src.models.enums import EbSessionStatus, EbTransactionStatus, GcAccessState, GcScope, SyncOutcomeKind
 from src.models.gocardless import rests_until
 from src.providers.enablebanking import errors
 from src.providers.enablebanking.client import EnableBankingClient
 from src.providers.enablebanking.psu import PsuContext
+from src.providers.enablebanking.seam import EnableBankingProvider
 from src.providers.gocardless.models import DEFAULT_HISTORY_DAYS
+from src.providers.seam import ConsentEnded, NotFound, Person, ProviderError, RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +48,6 @@ class AccountTarget:
     connection_id: uuid.UUID
     session_id: str
     access_state: GcAccessState
-    required_psu_headers: tuple[str, ...] = ()
 
 
 def current_sessions(session: Session, connection_ids: list[uuid.UUID]) -> list[tuple[uuid.UUID, str]]:
@@ -94,32 +96,23 @@ def refresh_sessions(
 
 
 def account_targets(session: Session, connection_ids: list[uuid.UUID]) -> list[AccountTarget]:
-    """The accounts of each connection's current, authorised session, with what their bank requires."""
+    """The accounts of each connection's current, authorised session."""
     sessions = dict(
         (session_id, connection_id) for connection_id, session_id in current_sessions(session, connection_ids)
     )
     if not sessions:
         return []
     rows = session.execute(
-        select(EbAccount.uid, EbAccount.session_id, EbAccount.access_state, EbAspsp.payload["required_psu_headers"])
+        select(EbAccount.uid, EbAccount.session_id, EbAccount.access_state)
         .join(EbSession, EbSession.id == EbAccount.session_id)
-        .outerjoin(
-            EbAspsp,
-            (EbAspsp.name == EbSession.payload["aspsp"]["name"].astext)
-            & (EbAspsp.country == EbSession.payload["aspsp"]["country"].astext),
-        )
         .where(EbAccount.session_id.in_(list(sessions)), EbSession.status == EbSessionStatus.authorized)
         .order_by(EbAccount.uid)
     ).all()
     return [
         AccountTarget(
-            uid=uid,
-            connection_id=sessions[session_id],
-            session_id=session_id,
-            access_state=GcAccessState(state),
-            required_psu_headers=tuple(str(h) for h in required) if isinstance(required, list) else (),
+            uid=uid, connection_id=sessions[session_id], session_id=session_id, access_state=GcAccessState(state)
         )
-        for uid, session_id, state, required in rows
+        for uid, session_id, state in rows
     ]
 
 
@@ -136,10 +129,12 @@ def extract_scope(
 ) -> list[ExtractResult]:
     """Read one scope for every target account, `concurrency` accounts at a time. `run_id` is recorded with each
     account's transactions outcome, so the run's outcome never reads an older run's."""
+    provider = EnableBankingProvider(client)
+    person = Person(ip_address=psu.ip_address, user_agent=psu.user_agent) if psu is not None else None
     fetchers: dict[GcScope, Callable[[Session, AccountTarget, datetime], None]] = {
-        GcScope.details: lambda s, t, now: _read_details(s, client, t, psu),
-        GcScope.balances: lambda s, t, now: _read_balances(s, client, t, now, psu),
-        GcScope.transactions: lambda s, t, now: _read_transactions(s, client, t, now, overlap_days, psu),
+        GcScope.details: lambda s, t, now: _read_details(s, provider, t, person),
+        GcScope.balances: lambda s, t, now: _read_balances(s, provider, t, now, person),
+        GcScope.transactions: lambda s, t, now: _read_transactions(s, provider, t, now, overlap_days, person),
     }
     fetch = fetchers[scope]
 
@@ -187,42 +182,38 @@ def _extract_one(
         return ExtractResult(target.uid, SyncOutcomeKind.rate_limited, message), reset_at
     try:
         fetch(session, target, now)
-    except errors.RateLimitedError as exc:
+    except RateLimited as exc:
         retry_at = rests_until(exc.reset_at, now)
         raw.record_exhausted(session, target.uid, scope, retry_at)
         return ExtractResult(target.uid, SyncOutcomeKind.rate_limited, _describe(exc)), retry_at
-    except errors.SessionEndedError as exc:
-        raw.record_session_ended(session, target.session_id, exc.error_code or "session ended")
+    except ConsentEnded as exc:
+        raw.record_session_ended(session, target.session_id, exc.code or "session ended")
         return ExtractResult(target.uid, SyncOutcomeKind.reauth_required, _describe(exc)), None
-    except errors.ResourceNotFoundError as exc:
+    except NotFound as exc:
         raw.record_access(session, target.uid, GcAccessState.expired, _describe(exc))
         return ExtractResult(target.uid, SyncOutcomeKind.reauth_required, _describe(exc)), None
-    except errors.EnableBankingError as exc:
+    except ProviderError as exc:
         return ExtractResult(target.uid, SyncOutcomeKind.bank_error, _describe(exc)), None
     return ExtractResult(target.uid, SyncOutcomeKind.synced), None
 
 
-def _describe(exc: errors.EnableBankingError) -> str:
+def _describe(exc: ProviderError) -> str:
     """The bank's own words (never a token: error bodies are Enable Banking's ErrorResponse)."""
-    parts = [part for part in (exc.error_code, exc.error_message) if part]
-    return ": ".join(parts) if parts else str(exc)
+    return str(exc) or type(exc).__name__
 
 
-def _psu_for(target: AccountTarget, psu: PsuContext | None) -> dict[str, Any]:
-    return {"psu": psu, "required_psu_headers": target.required_psu_headers}
-
-
-def _read_details(session: Session, client: EnableBankingClient, target: AccountTarget, psu: PsuContext | None) -> None:
-    details = client.account_details(target.uid, **_psu_for(target, psu))
-    raw.store_account_details(session, target.uid, details.payload)
+def _read_details(
+    session: Session, provider: EnableBankingProvider, target: AccountTarget, person: Person | None
+) -> None:
+    raw.store_account_details(session, target.uid, provider.account_details(target.uid, person=person))
     raw.record_access(session, target.uid, GcAccessState.ok)
 
 
 def _read_balances(
-    session: Session, client: EnableBankingClient, target: AccountTarget, now: datetime, psu: PsuContext | None
+    session: Session, provider: EnableBankingProvider, target: AccountTarget, now: datetime, person: Person | None
 ) -> None:
-    balances = client.account_balances(target.uid, **_psu_for(target, psu))
-    raw.store_balances(session, target.uid, {"balances": [b.payload for b in balances]}, now)
+    balances = provider.account_balances(target.uid, person=person)
+    raw.store_balances(session, target.uid, {"balances": balances}, now)
 
 
 def transactions_window_start(session: Session, uid: str, today: date, overlap_days: int) -> date:
@@ -246,25 +237,24 @@ def transactions_window_start(session: Session, uid: str, today: date, overlap_d
 
 def _read_transactions(
     session: Session,
-    client: EnableBankingClient,
+    provider: EnableBankingProvider,
     target: AccountTarget,
     now: datetime,
     overlap_days: int,
-    psu: PsuContext | None,
+    person: Person | None,
 ) -> None:
     date_from = transactions_window_start(session, target.uid, now.date(), overlap_days)
     # No `date_to`: the bank answers up to its own present (see the GoCardless extraction), so the window is
     # recorded open-ended unless the bank itself named an end when it refused the period.
-    read = client.account_transactions(target.uid, date_from=date_from, **_psu_for(target, psu))
-    items = [(t.status, t.payload) for t in read.transactions]
+    read = provider.account_transactions(target.uid, date_from=date_from, person=person)
+    items = [(str(t.get("status") or ""), t) for t in (*read.booked, *read.pending, *read.other)]
     keyed = assign_keys(items, raw.known_transactions(session, target.uid), ENABLEBANKING)
     # An incomplete read (a paging guard stopped it) covers no window: nothing may be voided from it.
-    covered_from = read.date_from if read.complete else None
     raw.store_transactions(
         session,
         target.uid,
         keyed,
-        fetched_from=covered_from,
+        fetched_from=read.date_from if read.complete else None,
         fetched_to=read.date_to,
         fetched_at=now,
     )
