@@ -66,6 +66,20 @@ _CREATE_MISSING = text_with_enums(
     """
 ).bindparams(_IDS)
 
+APPLY_DERIVED = """
+    UPDATE accounts a
+    SET provider_id = d.provider_id, iban = coalesce(d.iban, a.iban), name = coalesce(d.name, a.name),
+        currency = coalesce(d.currency, a.currency), status = d.status, updated_at = now()
+    FROM derived d
+    WHERE a.id = d.id
+      AND (a.provider_id, a.iban, a.name, a.currency, a.status)
+          IS DISTINCT FROM (d.provider_id, coalesce(d.iban, a.iban), coalesce(d.name, a.name),
+                            coalesce(d.currency, a.currency), d.status)
+"""
+"""The last step of following each unified account's current raw account, for every provider: write what the
+statement's `derived` CTE (id, provider_id, iban, name, currency, status) says, touching only rows that change
+(a missing IBAN, name or currency keeps the one known)."""
+
 _FOLLOW_CURRENT = text_with_enums(
     f"""
     WITH current_raw AS (
@@ -95,14 +109,7 @@ _FOLLOW_CURRENT = text_with_enums(
                END AS status
         FROM current_raw
     )
-    UPDATE accounts a
-    SET provider_id = d.provider_id, iban = coalesce(d.iban, a.iban), name = coalesce(d.name, a.name),
-        currency = coalesce(d.currency, a.currency), status = d.status, updated_at = now()
-    FROM derived d
-    WHERE a.id = d.id
-      AND (a.provider_id, a.iban, a.name, a.currency, a.status)
-          IS DISTINCT FROM (d.provider_id, coalesce(d.iban, a.iban), coalesce(d.name, a.name),
-                            coalesce(d.currency, a.currency), d.status)
+    {APPLY_DERIVED}
     """
 ).bindparams(_IDS)
 

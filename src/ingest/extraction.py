@@ -8,11 +8,11 @@ to the raw tables, not failures of the run.
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -170,17 +170,63 @@ def extract_scope(
         GcScope.transactions: lambda s, t, now: _fetch_transactions(s, client, t, now, overlap_days),
     }
     fetch = fetchers[scope]
+    return extract_each(
+        factory,
+        targets,
+        scope,
+        concurrency=concurrency,
+        run_id=run_id,
+        extract_one=lambda session, target, now: _extract_one(session, target, scope, now, fetch),
+        record_fetch=raw.record_fetch,
+        key_of=lambda target: target.gc_account_id,
+        context_of=lambda target: {"connection_id": str(target.connection_id), "gc_account_id": target.gc_account_id},
+        thread_prefix="extract",
+    )
 
-    def one(target: AccountTarget) -> ExtractResult:
+
+Target = TypeVar("Target")
+
+
+class RecordFetch(Protocol):
+    def __call__(
+        self,
+        session: Session,
+        key: str,
+        /,
+        *,
+        outcome: str,
+        run_id: str | None,
+        message: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> None: ...
+
+
+def extract_each(
+    factory: sessionmaker[Session],
+    targets: Sequence[Target],
+    scope: GcScope,
+    *,
+    concurrency: int,
+    run_id: str | None,
+    extract_one: Callable[[Session, Target, datetime], tuple[ExtractResult, datetime | None]],
+    record_fetch: RecordFetch,
+    key_of: Callable[[Target], str],
+    context_of: Callable[[Target], dict[str, str]],
+    thread_prefix: str,
+) -> list[ExtractResult]:
+    """Every provider's extraction loop: one unit of work per account (one account's failure keeps the others'
+    rows), `concurrency` accounts at a time; the transactions read decides the account's outcome for the run and is
+    recorded with `run_id`, so the run's outcome never reads an older run's; one log line per account."""
+
+    def one(target: Target) -> ExtractResult:
         now = datetime.now(UTC)
-        context = {"connection_id": str(target.connection_id), "gc_account_id": target.gc_account_id, "scope": scope}
+        context = {**context_of(target), "scope": scope}
         with unit_of_work(factory) as session:
-            result, retry_at = _extract_one(session, target, scope, now, fetch)
+            result, retry_at = extract_one(session, target, now)
             if scope is GcScope.transactions and result.outcome is not None:
-                # The transactions fetch decides the account's outcome for the run (see sync_outcomes).
-                raw.record_fetch(
+                record_fetch(
                     session,
-                    target.gc_account_id,
+                    key_of(target),
                     outcome=result.outcome,
                     run_id=run_id,
                     message=result.message,
@@ -192,7 +238,7 @@ def extract_scope(
 
     if concurrency <= 1 or len(targets) <= 1:
         return [one(target) for target in targets]
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"extract-{scope}") as pool:
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"{thread_prefix}-{scope}") as pool:
         return list(pool.map(one, targets))
 
 

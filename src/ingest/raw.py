@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from src.ingest import raw_reads
 from src.ingest.keys import KeyedItem, KeyIndex, KnownTransaction, clean_id
 from src.models import (
     GcAccount,
@@ -106,11 +107,7 @@ def store_balances(session: Session, gc_account_id: str, payload: dict[str, Any]
 
 
 def record_access(session: Session, gc_account_id: str, state: GcAccessState, message: str | None = None) -> None:
-    session.execute(
-        update(GcAccount)
-        .where(GcAccount.id == gc_account_id)
-        .values(access_state=state, access_message=message, access_checked_at=func.now())
-    )
+    raw_reads.record_access(session, GcAccount.id, gc_account_id, state, message)
 
 
 def record_fetch(
@@ -122,16 +119,8 @@ def record_fetch(
     message: str | None = None,
     retry_at: datetime | None = None,
 ) -> None:
-    session.execute(
-        update(GcAccount)
-        .where(GcAccount.id == gc_account_id)
-        .values(
-            fetch_outcome=outcome,
-            fetch_message=message,
-            fetch_retry_at=retry_at,
-            fetched_at=func.now(),
-            fetch_run_id=run_id,
-        )
+    raw_reads.record_fetch(
+        session, GcAccount.id, gc_account_id, outcome=outcome, run_id=run_id, message=message, retry_at=retry_at
     )
 
 
@@ -221,39 +210,13 @@ def store_transactions(
     """Upsert the fetch's items by key (latest payload wins) and record the window the fetch covered: from the
     `date_from` asked, to the `date_to` asked, or open-ended (None) when none was asked and the bank answered up to
     its own present."""
-    if items:
-        rows = {
-            item.key: {
-                "gc_account_id": gc_account_id,
-                "transaction_key": item.key,
-                "status": item.status,
-                "fingerprint": item.fingerprint,
-                "payload": dict(item.payload),
-                # Both ends on the fetch's clock, so "first reported after that one was last reported" compares
-                # fetches, not the database's transaction time with the extractor's.
-                "first_seen_at": fetched_at,
-                "last_seen_at": fetched_at,
-            }
-            for item in items
-        }
-        statement = insert(GcTransaction).values(list(rows.values()))
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[GcTransaction.gc_account_id, GcTransaction.transaction_key],
-                set_={
-                    "status": statement.excluded.status,
-                    "fingerprint": statement.excluded.fingerprint,
-                    "payload": statement.excluded.payload,
-                    "last_seen_at": statement.excluded.last_seen_at,
-                },
-            )
-        )
-    session.execute(
-        update(GcAccount)
-        .where(GcAccount.id == gc_account_id)
-        .values(
-            transactions_fetched_from=fetched_from,
-            transactions_fetched_to=fetched_to,
-            transactions_fetched_at=fetched_at,
-        )
+    raw_reads.store_transactions_read(
+        session,
+        GcAccount.id,
+        GcTransaction.gc_account_id,
+        gc_account_id,
+        items,
+        fetched_from=fetched_from,
+        fetched_to=fetched_to,
+        fetched_at=fetched_at,
     )

@@ -8,15 +8,15 @@ re-authorisation leaves the connection on the session it had.
 """
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Identity, Index, Integer, String, Text, func
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, Integer, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from src.db.base import Base
-from src.models.enums import GcAccessState, GcScope, checked_enum
-from src.models.gocardless import Payload
+from src.models.enums import GcScope, checked_enum
+from src.models.gocardless import Payload, RawAccountState
 from src.models.mixins import first_seen_at, last_seen_at, updated_at
 
 
@@ -83,7 +83,7 @@ class EbSession(Base):
     last_seen_at: Mapped[datetime] = last_seen_at()
 
 
-class EbAccount(Base):
+class EbAccount(RawAccountState, Base):
     """An account `uid` of one session, and the unified account it belongs to (assigned when first stored)."""
 
     __tablename__ = "eb_accounts"
@@ -98,23 +98,6 @@ class EbAccount(Base):
     identification_hash: Mapped[str] = mapped_column(String(256), nullable=False, index=True)
     payload: Mapped[Payload] = mapped_column(JSONB, nullable=False)  # the AccountResource the session listed
     details_payload: Mapped[Payload | None] = mapped_column("details", JSONB)
-    access_state: Mapped[GcAccessState] = mapped_column(
-        checked_enum(GcAccessState, "access_state"),
-        nullable=False,
-        default=GcAccessState.ok,
-        server_default=GcAccessState.ok.value,
-    )
-    access_message: Mapped[str | None] = mapped_column(Text)
-    access_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # The window the last transactions read covered (as on gc_accounts: NULL end = up to the bank's present).
-    transactions_fetched_from: Mapped[date | None] = mapped_column(Date)
-    transactions_fetched_to: Mapped[date | None] = mapped_column(Date)
-    transactions_fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    fetch_outcome: Mapped[str | None] = mapped_column(String(32))
-    fetch_message: Mapped[str | None] = mapped_column(Text)
-    fetch_retry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    fetch_run_id: Mapped[str | None] = mapped_column(String(64))
     first_seen_at: Mapped[datetime] = first_seen_at()
     last_seen_at: Mapped[datetime] = last_seen_at()
 

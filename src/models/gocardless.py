@@ -85,20 +85,10 @@ class GcRequisition(Base):
     last_seen_at: Mapped[datetime] = last_seen_at()
 
 
-class GcAccount(Base):
-    """A GoCardless account id, and the unified account it belongs to (assigned when first stored)."""
+class RawAccountState:
+    """What every provider's raw account row records about its reads (a mixin: GcAccount, EbAccount): access, the
+    window of the last transactions read, and how the last extraction ended, for the run's outcome."""
 
-    __tablename__ = "gc_accounts"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    requisition_id: Mapped[str] = mapped_column(
-        String(64), ForeignKey("gc_requisitions.id", ondelete="CASCADE"), nullable=False, index=True
-    )
-    account_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("accounts.id", ondelete="SET NULL"), index=True
-    )
-    metadata_payload: Mapped[Payload | None] = mapped_column("metadata", JSONB)
-    details_payload: Mapped[Payload | None] = mapped_column("details", JSONB)
     access_state: Mapped[GcAccessState] = mapped_column(
         checked_enum(GcAccessState, "access_state"),
         nullable=False,
@@ -120,6 +110,22 @@ class GcAccount(Base):
     fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The Dagster run of that extraction: a run's outcome for the account is this one only if the run fetched.
     fetch_run_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class GcAccount(RawAccountState, Base):
+    """A GoCardless account id, and the unified account it belongs to (assigned when first stored)."""
+
+    __tablename__ = "gc_accounts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    requisition_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("gc_requisitions.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    account_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    metadata_payload: Mapped[Payload | None] = mapped_column("metadata", JSONB)
+    details_payload: Mapped[Payload | None] = mapped_column("details", JSONB)
     first_seen_at: Mapped[datetime] = first_seen_at()
     last_seen_at: Mapped[datetime] = last_seen_at()
 

@@ -18,6 +18,7 @@ from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Session
 
+from src.ingest.accounts import APPLY_DERIVED
 from src.ingest.sql import text_with_enums
 
 _IDS = bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))
@@ -108,14 +109,7 @@ _FOLLOW_CURRENT = text_with_enums(
                END AS status
         FROM current_raw
     )
-    UPDATE accounts a
-    SET provider_id = d.provider_id, iban = coalesce(d.iban, a.iban), name = coalesce(d.name, a.name),
-        currency = coalesce(d.currency, a.currency), status = d.status, updated_at = now()
-    FROM derived d
-    WHERE a.id = d.id
-      AND (a.provider_id, a.iban, a.name, a.currency, a.status)
-          IS DISTINCT FROM (d.provider_id, coalesce(d.iban, a.iban), coalesce(d.name, a.name),
-                            coalesce(d.currency, a.currency), d.status)
+    {APPLY_DERIVED}
     """
 ).bindparams(_IDS)
 

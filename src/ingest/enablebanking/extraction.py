@@ -18,16 +18,15 @@ booked date less the overlap.
 import logging
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from src.db import unit_of_work
 from src.ingest.enablebanking import raw
-from src.ingest.extraction import ExtractResult
+from src.ingest.extraction import ExtractResult, extract_each
 from src.ingest.keys import ENABLEBANKING, assign_keys
 from src.models import EbAccount, EbSession, EbTransaction
 from src.models.enums import EbSessionStatus, EbTransactionStatus, GcAccessState, GcScope, SyncOutcomeKind
@@ -137,29 +136,20 @@ def extract_scope(
         GcScope.transactions: lambda s, t, now: _read_transactions(s, provider, t, now, overlap_days, person),
     }
     fetch = fetchers[scope]
-
-    def one(target: AccountTarget) -> ExtractResult:
-        now = datetime.now(UTC)
-        context = {"connection_id": str(target.connection_id), "eb_account_uid": target.uid, "scope": scope}
-        with unit_of_work(factory) as session:
-            result, retry_at = _extract_one(session, target, scope, now, fetch, attended=psu is not None)
-            if scope is GcScope.transactions and result.outcome is not None:
-                raw.record_fetch(
-                    session,
-                    target.uid,
-                    outcome=result.outcome,
-                    run_id=run_id,
-                    message=result.message,
-                    retry_at=retry_at,
-                )
-        level = logging.INFO if result.outcome in (SyncOutcomeKind.synced, None) else logging.WARNING
-        log.log(level, "extracted", extra={**context, "outcome": result.outcome, "detail": result.message})
-        return result
-
-    if concurrency <= 1 or len(targets) <= 1:
-        return [one(target) for target in targets]
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"eb-extract-{scope}") as pool:
-        return list(pool.map(one, targets))
+    return extract_each(
+        factory,
+        targets,
+        scope,
+        concurrency=concurrency,
+        run_id=run_id,
+        extract_one=lambda session, target, now: _extract_one(
+            session, target, scope, now, fetch, attended=psu is not None
+        ),
+        record_fetch=raw.record_fetch,
+        key_of=lambda target: target.uid,
+        context_of=lambda target: {"connection_id": str(target.connection_id), "eb_account_uid": target.uid},
+        thread_prefix="eb-extract",
+    )
 
 
 def _extract_one(

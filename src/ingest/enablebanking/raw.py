@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from src.ingest import raw_reads
 from src.ingest.enablebanking.ids import aspsp_institution_id
 from src.ingest.keys import KeyedItem, KeyIndex, KnownTransaction, clean_id
 from src.models import (
@@ -123,11 +124,7 @@ def store_balances(session: Session, uid: str, payload: dict[str, Any], fetched_
 
 
 def record_access(session: Session, uid: str, state: GcAccessState, message: str | None = None) -> None:
-    session.execute(
-        update(EbAccount)
-        .where(EbAccount.uid == uid)
-        .values(access_state=state, access_message=message, access_checked_at=func.now())
-    )
+    raw_reads.record_access(session, EbAccount.uid, uid, state, message)
 
 
 def record_fetch(
@@ -139,16 +136,8 @@ def record_fetch(
     message: str | None = None,
     retry_at: datetime | None = None,
 ) -> None:
-    session.execute(
-        update(EbAccount)
-        .where(EbAccount.uid == uid)
-        .values(
-            fetch_outcome=outcome,
-            fetch_message=message,
-            fetch_retry_at=retry_at,
-            fetched_at=func.now(),
-            fetch_run_id=run_id,
-        )
+    raw_reads.record_fetch(
+        session, EbAccount.uid, uid, outcome=outcome, run_id=run_id, message=message, retry_at=retry_at
     )
 
 
@@ -202,37 +191,13 @@ def store_transactions(
     fetched_at: datetime,
 ) -> None:
     """Upsert the read's items by key (latest payload wins) and record the window it covered."""
-    if items:
-        rows = {
-            item.key: {
-                "eb_account_uid": uid,
-                "transaction_key": item.key,
-                "status": item.status,
-                "fingerprint": item.fingerprint,
-                "payload": dict(item.payload),
-                "first_seen_at": fetched_at,
-                "last_seen_at": fetched_at,
-            }
-            for item in items
-        }
-        statement = insert(EbTransaction).values(list(rows.values()))
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[EbTransaction.eb_account_uid, EbTransaction.transaction_key],
-                set_={
-                    "status": statement.excluded.status,
-                    "fingerprint": statement.excluded.fingerprint,
-                    "payload": statement.excluded.payload,
-                    "last_seen_at": statement.excluded.last_seen_at,
-                },
-            )
-        )
-    session.execute(
-        update(EbAccount)
-        .where(EbAccount.uid == uid)
-        .values(
-            transactions_fetched_from=fetched_from,
-            transactions_fetched_to=fetched_to,
-            transactions_fetched_at=fetched_at,
-        )
+    raw_reads.store_transactions_read(
+        session,
+        EbAccount.uid,
+        EbTransaction.eb_account_uid,
+        uid,
+        items,
+        fetched_from=fetched_from,
+        fetched_to=fetched_to,
+        fetched_at=fetched_at,
     )

@@ -4,20 +4,12 @@ import dagster as dg
 
 from src.ingest.enablebanking import extraction, raw
 from src.ingest.enablebanking.institutions import derive_institutions
-from src.ingest.extraction import ExtractResult
-from src.models.enums import GcScope, SyncOutcomeKind
+from src.models.enums import GcScope
+from src.orchestration import steps
 from src.orchestration.enablebanking.config import GROUP, PROVIDER, EnableBankingScopeConfig, extract_key
 from src.orchestration.resources import EnableBankingResource, PostgresDatabase
 from src.orchestration.scope import check_run_scope, connections_in_scope
 from src.settings import settings
-
-
-def _outcome_metadata(results: list[ExtractResult]) -> dict[str, int]:
-    counts = {kind.value: 0 for kind in SyncOutcomeKind}
-    counts["not_due"] = 0
-    for result in results:
-        counts[result.outcome.value if result.outcome else "not_due"] += 1
-    return {"accounts": len(results), **counts}
 
 
 @dg.asset(key=extract_key("institutions"), group_name=GROUP, kinds={"python", "postgres"})
@@ -73,7 +65,7 @@ def _extract(
         run_id=context.run.run_id,
         psu=config.person(),
     )
-    return dg.MaterializeResult(metadata=_outcome_metadata(results))
+    return dg.MaterializeResult(metadata=steps.outcome_metadata(results))
 
 
 @dg.asset(

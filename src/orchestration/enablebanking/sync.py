@@ -7,21 +7,18 @@ import uuid
 
 import dagster as dg
 
-from src.ingest import balances, outcomes
 from src.ingest.accounts import account_ids_of
 from src.ingest.enablebanking.accounts import derive_accounts
 from src.ingest.enablebanking.connections import derive_connections
 from src.ingest.enablebanking.transactions import ENABLEBANKING
-from src.ingest.transactions import sync_account_transactions
+from src.orchestration import steps
 from src.orchestration.enablebanking.config import GROUP, PROVIDER, EnableBankingScopeConfig, extract_key, sync_key
 from src.orchestration.resources import PostgresDatabase
 from src.orchestration.scope import RunContext, connections_in_scope
 
 
 def _accounts(context: RunContext, database: PostgresDatabase, config: EnableBankingScopeConfig) -> list[uuid.UUID]:
-    connection_ids = connections_in_scope(context, database, config, PROVIDER)
-    with database.sessions()() as session:
-        return account_ids_of(session, connection_ids)
+    return steps.scoped_accounts(context, database, config, PROVIDER)
 
 
 @dg.asset(key=sync_key("connections"), group_name=GROUP, deps=[extract_key("sessions")], kinds={"postgres"})
@@ -64,13 +61,9 @@ def transactions(
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Transactions upserted by (account, transaction key); pending items linked or voided, cancelled and rejected
     ones void; one outcome per account for this run."""
-    new = updated = 0
-    for account_id in _accounts(context, postgres_database, config):
-        with postgres_database.unit_of_work() as session:
-            counts = sync_account_transactions(session, account_id, ENABLEBANKING)
-            outcomes.record_outcome(session, context.run.run_id, account_id, counts)
-        new, updated = new + counts.new, updated + counts.updated
-    return dg.MaterializeResult(metadata={"new": new, "updated": updated})
+    return steps.sync_transactions(
+        context, postgres_database, _accounts(context, postgres_database, config), ENABLEBANKING
+    )
 
 
 @dg.asset(
@@ -83,11 +76,7 @@ def balance_snapshots(
     context: dg.AssetExecutionContext, config: EnableBankingScopeConfig, postgres_database: PostgresDatabase
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Daily balance snapshots and each account's current balance (priority in `src.ingest.balances`)."""
-    account_ids = _accounts(context, postgres_database, config)
-    for account_id in account_ids:
-        with postgres_database.unit_of_work() as session:
-            balances.derive_balances(session, [account_id])
-    return dg.MaterializeResult(metadata={"accounts": len(account_ids)})
+    return steps.derive_balances(postgres_database, _accounts(context, postgres_database, config))
 
 
 SYNC_ASSETS = [connections, accounts, transactions, balance_snapshots]

@@ -4,9 +4,10 @@ import dagster as dg
 
 from src.orchestration.config import ConnectionScopeConfig
 
-__all__ = ["GROUP", "ConnectionScopeConfig", "extract_key", "sync_key"]
+__all__ = ["GROUP", "PROVIDER", "ConnectionScopeConfig", "extract_key", "sync_key"]
 
 GROUP = "gocardless"
+PROVIDER = "gocardless"
 
 
 def extract_key(name: str) -> dg.AssetKey:

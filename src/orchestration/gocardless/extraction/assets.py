@@ -4,19 +4,12 @@ import dagster as dg
 
 from src.ingest import extraction, raw
 from src.ingest.institutions import derive_institutions
-from src.models.enums import GcScope, SyncOutcomeKind
+from src.models.enums import GcScope
+from src.orchestration import steps
 from src.orchestration.gocardless.config import GROUP, ConnectionScopeConfig, extract_key
 from src.orchestration.resources import GoCardlessResource, PostgresDatabase
 from src.orchestration.scope import check_run_scope, connections_in_scope
 from src.settings import settings
-
-
-def _outcome_metadata(results: list[extraction.ExtractResult]) -> dict[str, int]:
-    counts = {kind.value: 0 for kind in SyncOutcomeKind}
-    counts["not_due"] = 0
-    for result in results:
-        counts[result.outcome.value if result.outcome else "not_due"] += 1
-    return {"accounts": len(results), **counts}
 
 
 @dg.asset(key=extract_key("institutions"), group_name=GROUP, kinds={"python", "postgres"})
@@ -76,7 +69,7 @@ def _extract(
         overlap_days=settings.sync_overlap_days,
         run_id=context.run.run_id,
     )
-    return dg.MaterializeResult(metadata=_outcome_metadata(results))
+    return dg.MaterializeResult(metadata=steps.outcome_metadata(results))
 
 
 @dg.asset(

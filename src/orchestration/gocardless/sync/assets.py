@@ -8,19 +8,18 @@ import uuid
 
 import dagster as dg
 
-from src.ingest import balances, drift, outcomes
+from src.ingest import drift
 from src.ingest.accounts import account_ids_of, derive_accounts
 from src.ingest.connections import derive_connections
-from src.ingest.transactions import sync_account_transactions
-from src.orchestration.gocardless.config import GROUP, ConnectionScopeConfig, extract_key, sync_key
+from src.ingest.transactions import GOCARDLESS
+from src.orchestration import steps
+from src.orchestration.gocardless.config import GROUP, PROVIDER, ConnectionScopeConfig, extract_key, sync_key
 from src.orchestration.resources import PostgresDatabase
 from src.orchestration.scope import RunContext, connections_in_scope
 
 
 def _accounts(context: RunContext, database: PostgresDatabase, config: ConnectionScopeConfig) -> list[uuid.UUID]:
-    connection_ids = connections_in_scope(context, database, config)
-    with database.sessions()() as session:
-        return account_ids_of(session, connection_ids)
+    return steps.scoped_accounts(context, database, config, PROVIDER)
 
 
 @dg.asset(key=sync_key("connections"), group_name=GROUP, deps=[extract_key("requisitions")], kinds={"postgres"})
@@ -63,14 +62,9 @@ def transactions(
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Transactions upserted by (account, transaction key); pending items linked or voided; one outcome per
     account for this run."""
-    new = updated = 0
-    for account_id in _accounts(context, postgres_database, config):
-        with postgres_database.unit_of_work() as session:
-            counts = sync_account_transactions(session, account_id)
-            outcomes.record_outcome(session, context.run.run_id, account_id, counts)
-        new, updated = new + counts.new, updated + counts.updated
-        context.log.debug(f"account {account_id}: {counts.new} new, {counts.updated} updated")
-    return dg.MaterializeResult(metadata={"new": new, "updated": updated})
+    return steps.sync_transactions(
+        context, postgres_database, _accounts(context, postgres_database, config), GOCARDLESS
+    )
 
 
 @dg.asset(
@@ -83,11 +77,7 @@ def balance_snapshots(
     context: dg.AssetExecutionContext, config: ConnectionScopeConfig, postgres_database: PostgresDatabase
 ) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """Daily balance snapshots and each account's current balance (priority in `src.ingest.balances`)."""
-    account_ids = _accounts(context, postgres_database, config)
-    for account_id in account_ids:
-        with postgres_database.unit_of_work() as session:
-            balances.derive_balances(session, [account_id])
-    return dg.MaterializeResult(metadata={"accounts": len(account_ids)})
+    return steps.derive_balances(postgres_database, _accounts(context, postgres_database, config))
 
 
 @dg.asset_check(asset=sync_key("balances"), additional_deps=[sync_key("transactions")])
