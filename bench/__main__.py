@@ -40,7 +40,7 @@ def _sync(*, quick: bool) -> None:
     )
     _line("initial ÷ re-sync", f"{sync['resync_speedup']:.1f}×", "target ≥ 3")
     _line("re-sync of unchanged data, rate", f"{sync['resync_rows_per_s']:,.0f} rows/s")
-    print("  the same rows as Enable Banking raw rows (eb_*), same database, pool and starting state")
+    print("  same rows as Enable Banking raw rows (eb_*), synced in turn with GoCardless's, same database and pool")
     _line("Enable Banking: initial sync", f"{sync['eb_initial_rows_per_s']:,.0f} rows/s")
     _line("Enable Banking: initial ÷ COPY", f"{sync['eb_initial_vs_copy']:.2f}", "target ≥ 0.25")
     _line("Enable Banking: initial sync wall time", f"{sync['eb_initial_seconds']:.1f} s")
