@@ -221,6 +221,7 @@ const FIELD_NAMES = {
   include_superseded: "Show pending items already booked",
   institution_id: "Bank",
   friendly_name: "Name",
+  redirect_url: "Address",
   country: "Country",
 };
 

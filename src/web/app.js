@@ -14,10 +14,12 @@ import {
 } from "./api.js";
 import { renderBalanceChart, renderChartMessage } from "./chart.js";
 import {
+  awaitPastedRedirect,
   connectionName,
   currentConnections,
   enableRenewButtons,
   followJob,
+  forgetPastedRedirect,
   loadConnections,
   refreshRelativeTimes,
   resetConnections,
@@ -26,6 +28,7 @@ import {
 } from "./connections.js";
 import { $, el, leaveFor, showMessage } from "./dom.js";
 import { formatDateTime, formatMoney, isNegative, localDay } from "./format.js";
+import { callbackMessage, providerName } from "./providers.js";
 import {
   loadTransactions,
   resetTransactions,
@@ -40,13 +43,6 @@ const COUNTRIES = [
   "LT", "LU", "MT", "NL", "NO", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "GB",
 ];
 const DEFAULT_COUNTRY = "GB";
-
-const CALLBACK_MESSAGES = {
-  unknown_reference: "That bank link is unknown or has already expired. Please connect the bank again.",
-  already_used: "That bank link was already used; the connection is listed below.",
-  gocardless_unavailable: "GoCardless could not be reached to finish connecting. Please try again in a moment.",
-  consent_refused: "The bank connection was not completed: consent was refused at the bank.",
-};
 
 let accounts = [];
 let meta = null;
@@ -80,25 +76,13 @@ function takeCallbackParams() {
     jobId: params.get("job_id"),
   };
   notify(...callbackMessage(callback));
+  // The bank brought the person back: no address to paste for this connection any more.
+  if (callback.connectionId && callback.status !== "error") forgetPastedRedirect(callback.connectionId);
   for (const name of ["status", "connection_id", "error", "job_id"]) params.delete(name);
   const query = params.toString();
   const address = `${window.location.pathname}${query ? `?${query}` : ""}${window.location.hash}`;
   window.history.replaceState(null, "", address);
   return callback;
-}
-
-// Anyone can send a link with `?status=rejected&error=<any text>`: only our own sentences are shown, and an unknown
-// code only when it looks like one (so the banner cannot be made to say "call this number").
-const ERROR_CODE = /^[a-z_]{1,40}$/;
-
-function callbackMessage({ status, error, jobId }) {
-  if (status === "active") {
-    return [jobId ? "Bank connected. The first sync has started: its progress shows on the connection's card." : "Bank connected.", "success"];
-  }
-  if (error && Object.hasOwn(CALLBACK_MESSAGES, error)) return [CALLBACK_MESSAGES[error], "error"];
-  const code = error && ERROR_CODE.test(error) ? ` (code: ${error})` : "";
-  if (status === "rejected") return [`The bank connection was not completed${code}.`, "error"];
-  return [`Connecting the bank failed${code}.`, "error"];
 }
 
 // -- views ---------------------------------------------------------------------------------------------------------
@@ -235,6 +219,20 @@ async function loadMeta() {
     badge.hidden = false;
   }
   if (!$("#auth").hidden) prefillDemoAccount();
+  showProviderProblems(meta.providers ?? []);
+}
+
+/** A provider finsync cannot use right now says why, next to the connect form; the other one's banks still work. */
+function showProviderProblems(providers) {
+  const troubled = providers.filter((provider) => provider.problem);
+  const fine = providers.filter((provider) => !provider.problem).map((provider) => providerName(provider.name));
+  const sentences = troubled.map(
+    (provider) => `${providerName(provider.name)} cannot be used right now: ${provider.problem}`,
+  );
+  if (troubled.length && fine.length) {
+    sentences.push(`Banks reached through ${fine.join(" or ")} can still be connected.`);
+  }
+  showMessage($("#provider-problems"), sentences.join(" "));
 }
 
 /** On a development stack the demo account fills an empty form (or the demo address left from signing out). */
@@ -284,7 +282,13 @@ async function loadInstitutions() {
       return;
     }
     select.replaceChildren(
-      ...page.items.map((institution) => el("option", { attrs: { value: institution.id }, text: institution.name })),
+      ...page.items.map((institution) =>
+        el("option", {
+          attrs: { value: institution.id },
+          data: { provider: institution.provider },
+          text: `${institution.name} · ${providerName(institution.provider)}`,
+        }),
+      ),
     );
     select.disabled = false;
     $("#connect").disabled = false;
@@ -320,6 +324,8 @@ async function connectBank(event) {
     return;
   }
   if (epoch !== sessionEpoch) return; // signed out meanwhile: do not take the next user to this consent page
+  // The bank may be unable to send the person back here: their connection's card offers to paste the address.
+  if (answer.paste_redirect) awaitPastedRedirect(answer.connection.id);
   if (!leaveFor(answer.link)) {
     $("#connect").disabled = false;
     showMessage($("#connect-error"), "The bank's consent address is not valid; please try again.");
@@ -332,6 +338,8 @@ function onPageShow(event) {
   if (!event.persisted) return;
   $("#connect").disabled = $("#institution").disabled || !$("#institution").value;
   enableRenewButtons();
+  // The connection started before leaving is pending now (and may take a pasted address): list it.
+  if (signedInView) refreshConnections();
 }
 
 // -- connections, accounts, balances -------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 // A card's job state outlives re-rendering (the list is redrawn after every sync), so it is kept by connection id.
 
 import { api, ApiError } from "./api.js";
-import { el, leaveFor } from "./dom.js";
+import { el, leaveFor, showMessage } from "./dom.js";
 import { formatDate, formatDateTime, formatRelative, formatTime } from "./format.js";
+import { callbackMessage, providerName } from "./providers.js";
 
 export const TERMINAL_JOB_STATUSES = new Set(["completed", "failed", "canceled"]);
 const POLL_INTERVAL_MS = 1000;
@@ -20,6 +21,11 @@ const STATUS_HELP = {
   suspended: "The bank suspended access.",
   error: "Something went wrong with this connection.",
 };
+
+// Connections whose consent was asked with `paste_redirect` (the bank may be unable to send the person back here):
+// connection id → when, kept in this browser for a day so the paste offer is open when the person comes back.
+const PASTE_KEY = "finsync.pasteRedirect";
+const PASTE_KEPT_MS = 24 * 60 * 60 * 1000;
 
 /** connection id → `{ state, text, busy, jobId, timer, failures }` */
 const jobs = new Map();
@@ -87,15 +93,149 @@ export function refreshRelativeTimes() {
 }
 
 function render() {
+  // An address being pasted survives the redraw that follows another connection's sync.
+  const typed = new Map();
+  for (const input of root.querySelectorAll("input.paste-url")) {
+    if (input.value) typed.set(input.dataset.connectionId, input.value);
+  }
   root.replaceChildren(...connections.map(card));
+  for (const input of root.querySelectorAll("input.paste-url")) {
+    if (typed.has(input.dataset.connectionId)) input.value = typed.get(input.dataset.connectionId);
+  }
   emptyState.hidden = connections.length > 0;
+}
+
+// -- pasting the address the bank sent the person back to (Enable Banking, where finsync's address is not https) --
+
+function readPasteMemory() {
+  try {
+    const stored = JSON.parse(window.localStorage.getItem(PASTE_KEY) ?? "{}");
+    return stored && typeof stored === "object" && !Array.isArray(stored) ? stored : {};
+  } catch {
+    return {}; // storage disabled or unreadable: a pending connection's card still offers it, folded
+  }
+}
+
+function writePasteMemory(memory) {
+  const now = Date.now();
+  const kept = Object.fromEntries(
+    Object.entries(memory).filter(([, when]) => typeof when === "number" && now - when < PASTE_KEPT_MS),
+  );
+  try {
+    window.localStorage.setItem(PASTE_KEY, JSON.stringify(kept));
+  } catch {
+    // Storage disabled: a pending connection's card still offers it, folded.
+  }
+}
+
+/** The consent just asked for this connection may end at an address the person has to paste back here. */
+export function awaitPastedRedirect(connectionId) {
+  writePasteMemory({ ...readPasteMemory(), [connectionId]: Date.now() });
+}
+
+export function forgetPastedRedirect(connectionId) {
+  const memory = readPasteMemory();
+  if (!Object.hasOwn(memory, connectionId)) return;
+  delete memory[connectionId];
+  writePasteMemory(memory);
+}
+
+function awaitsPastedRedirect(connectionId) {
+  const when = readPasteMemory()[connectionId];
+  return typeof when === "number" && Date.now() - when < PASTE_KEPT_MS;
+}
+
+/** An Enable Banking connection waiting for consent (or re-asked for it here) offers the paste field: open when
+ * its consent was asked with `paste_redirect`, folded otherwise (the bank may yet send the person back). */
+function pasteOffer(connection) {
+  if (connection.provider !== "enablebanking") return null;
+  const awaited = awaitsPastedRedirect(connection.id);
+  if (connection.status !== "pending" && !awaited) return null;
+  const inputId = `paste-url-${connection.id}`;
+  const input = el("input", {
+    class: "paste-url",
+    data: { connectionId: connection.id },
+    attrs: {
+      id: inputId,
+      type: "text",
+      inputmode: "url",
+      autocomplete: "off",
+      spellcheck: "false",
+      maxlength: "4096",
+      placeholder: "http://…/api/connections/callback/enablebanking?code=…&state=…",
+    },
+  });
+  const button = el("button", { class: "paste-submit", text: "Finish connecting", attrs: { type: "submit" } });
+  const error = el("p", { class: "form-error paste-error", attrs: { role: "alert", hidden: true } });
+  const form = el(
+    "form",
+    { class: "paste-form" },
+    el("label", { attrs: { for: inputId }, text: "Paste the address your bank sent you back to" }),
+    el(
+      "p",
+      { class: "field-help" },
+      "If the bank could not bring you back here, copy the address from your browser's address bar where the bank " +
+        "left you, and paste it here.",
+    ),
+    el("div", { class: "paste-row" }, input, button),
+    error,
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    pasteRedirect(connection, input, button, error);
+  });
+  return el(
+    "details",
+    { class: "paste-redirect", attrs: { open: awaited } },
+    el("summary", { text: "Did your bank not bring you back?" }),
+    form,
+  );
+}
+
+async function pasteRedirect(connection, input, button, error) {
+  const address = input.value.trim();
+  if (!address) {
+    showMessage(error, "Paste the address first.");
+    input.focus();
+    return;
+  }
+  const started = epoch;
+  button.disabled = true;
+  showMessage(error, "");
+  let result;
+  try {
+    result = await api("/api/connections/callback/enablebanking", {
+      method: "POST",
+      json: { redirect_url: address },
+    });
+  } catch (failure) {
+    if (started !== epoch) return;
+    button.disabled = false;
+    showMessage(error, failure.message);
+    return;
+  }
+  if (started !== epoch) return; // signed out meanwhile
+  const callback = { status: result.status, error: result.error, jobId: result.job_id };
+  const [message, kind] = callbackMessage(callback);
+  if (result.status === "error") {
+    // Nothing changed (an unknown or used address, or Enable Banking not answering): the field stays to try again.
+    button.disabled = false;
+    showMessage(error, message);
+    return;
+  }
+  const connectionId = result.connection_id ?? connection.id;
+  forgetPastedRedirect(connection.id);
+  forgetPastedRedirect(connectionId);
+  hooks.notify(message, kind);
+  await hooks.onChanged();
+  if (started === epoch && result.job_id) followJob(connectionId, result.job_id);
 }
 
 function card(connection) {
   const name = connectionName(connection);
   const article = el("article", {
     class: "card connection-card",
-    data: { connectionId: connection.id, status: connection.status },
+    data: { connectionId: connection.id, status: connection.status, provider: connection.provider },
     attrs: { "aria-label": name },
   });
   const subtitle = connection.friendly_name ? connection.institution.name : null;
@@ -116,12 +256,15 @@ function card(connection) {
   renewButton?.addEventListener("click", () => renew(connection, renewButton));
   deleteButton.addEventListener("click", () => remove(connection, deleteButton));
 
+  const offer = pasteOffer(connection);
+  // `append` (unlike `el`) would write a missing node as the text "null".
   article.append(
     el(
       "header",
       { class: "card-head" },
       el("h3", { class: "connection-name", text: name }),
       subtitle ? el("p", { class: "institution", text: subtitle }) : null,
+      el("p", { class: "provider", text: `via ${providerName(connection.provider)}` }),
     ),
     el(
       "dl",
@@ -141,6 +284,7 @@ function card(connection) {
       el("dd", { class: "account-count", text: String(connection.account_count) }),
     ),
     el("div", { class: "actions" }, syncButton, renewButton, deleteButton),
+    ...(offer ? [offer] : []),
     jobStatus,
   );
   applyJobState(article);
@@ -327,6 +471,7 @@ async function renew(connection, button) {
     return;
   }
   if (started !== epoch) return; // signed out meanwhile: do not take the next user to this consent page
+  if (answer.paste_redirect) awaitPastedRedirect(connection.id);
   if (!leaveFor(answer.link)) {
     button.disabled = false;
     const name = connectionName(connection);
@@ -351,6 +496,7 @@ async function remove(connection, button) {
   const state = jobs.get(connection.id);
   clearTimeout(state?.timer);
   jobs.delete(connection.id);
+  forgetPastedRedirect(connection.id);
   hooks.notify(`${name} was deleted.`, "success");
   hooks.onChanged();
 }
