@@ -1,7 +1,9 @@
 """The newcomer's path, end to end: `make dev`, the page in a real browser, then Ctrl-C.
 
-One stack serves the module, in order: the page flow in headless Chromium (register → connect the sandbox bank →
-approve on its consent page → Sync now → completed → transactions listed), then Ctrl-C, which must leave no process
+One stack serves the module, in order: the page flow in headless Chromium (register → connect the GoCardless sandbox
+bank → approve on its consent page → Sync now → completed → transactions listed; then an Enable Banking sandbox bank
+beside it → approve as a test customer → back on the page → first sync completed → its transactions listed), then
+Ctrl-C, which must leave no process
 of the stack behind even in the middle of a sync (a Dagster run worker at work), then a second start on the same data
 dir, which must find everything where it was left. Screenshots of each step land in test-artifacts/ (git-ignored).
 """
@@ -42,6 +44,10 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 E2E_PASSWORD = "correct horse battery"
+# Enable Banking's sandbox bank in Finland (src/sandbox/enablebanking/catalogue.py), as the bank picker labels it.
+EB_BANK = "Mock ASPSP"
+EB_OPTION = f"{EB_BANK} · Enable Banking"
+GOCARDLESS_BANK = "Sandbox Finance"
 
 
 def _chromium() -> str:
@@ -172,6 +178,8 @@ def test_register_connect_approve_sync_and_read_transactions(stack: DevStack) ->
             assert len((line.get_attribute("points") or "").split()) == days + 1
             expect(page.locator("#tx-account")).to_have_value(account.get_attribute("data-account-id") or "")
             page.screenshot(path=ARTIFACTS / "05-balance-history.png", full_page=True)
+
+            _connect_enablebanking_bank(page, stack)
             assert not page_errors, f"the page's scripts failed: {page_errors}"
         except Exception:
             page.screenshot(path=ARTIFACTS / "failure.png", full_page=True)
@@ -179,6 +187,69 @@ def test_register_connect_approve_sync_and_read_transactions(stack: DevStack) ->
         finally:
             browser.close()
     Shared.email = email
+
+
+def _connect_enablebanking_bank(page: Any, stack: DevStack) -> None:
+    """The second provider on the same page: its bank in the picker, its consent page (a test customer, Approve),
+    back through its callback, the first sync, and its own transactions listed beside the GoCardless bank's."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(".connection-card[data-provider=gocardless]")).to_contain_text("via GoCardless")
+    # "Connect a bank" offers both providers' banks, each saying which: both sandboxes have a Thistle Bank in GB.
+    expect(page.locator("#country")).to_have_value("GB")
+    for provider in ("GoCardless", "Enable Banking"):
+        expect(page.locator("#institution option", has_text=f"Thistle Bank · {provider}")).to_have_count(1)
+    page.select_option("#country", "FI")
+    expect(page.locator("#institution option", has_text=EB_OPTION)).to_have_count(1)
+    page.select_option("#institution", label=EB_OPTION)
+    page.click("#connect")
+    page.wait_for_url(f"{stack.enablebanking_sandbox_url}/**")
+
+    # `make dev` serves finsync over http: the page also offers to paste the address the bank sends the person
+    # back to, on the pending connection's card, for whoever comes back without it. Text that is no such address
+    # is refused with the API's sentence; the consent page is still there to answer.
+    page.go_back()
+    pending = page.locator(".connection-card[data-provider=enablebanking]")
+    expect(pending).to_have_attribute("data-status", "pending")
+    expect(pending.locator("details.paste-redirect")).to_have_attribute("open", "")
+    pending.locator("input.paste-url").fill("https://example.com/not-the-bank")
+    pending.locator("button.paste-submit").click()
+    expect(pending.locator(".paste-error")).to_contain_text("not the address the bank sent you back to")
+    page.screenshot(path=ARTIFACTS / "06-enablebanking-pending.png", full_page=True)
+    page.go_forward()
+    page.wait_for_url(f"{stack.enablebanking_sandbox_url}/**")
+    expect(page.locator("body")).to_contain_text(EB_BANK)
+    page.check("input[name=customer][value=alice]")
+    page.screenshot(path=ARTIFACTS / "07-enablebanking-consent.png", full_page=True)
+    page.click("button[value=approve]")
+
+    # Back through finsync's Enable Banking callback: linked, its first sync under way, then completed.
+    page.wait_for_url(f"{stack.api_url}/**")
+    expect(page.locator("#notice")).to_contain_text("Bank connected")
+    expect(page.locator(".connection-card")).to_have_count(2)
+    card = page.locator(".connection-card[data-provider=enablebanking]")
+    expect(card).to_contain_text("via Enable Banking")
+    expect(card).to_have_attribute("data-status", "active")
+    expect(card.locator("details.paste-redirect")).to_have_count(0)
+    expect(card).to_have_attribute("data-job-state", "completed", timeout=120_000)
+    expect(card.locator(".last-sync")).not_to_contain_text("never")
+    expect(page.locator("#connections")).not_to_contain_text("null")  # no missing value written out as text
+
+    # Both banks' accounts are listed; an Enable Banking account shows its own transactions.
+    banks = page.locator("#accounts .account .account-bank")
+    expect(banks.filter(has_text=GOCARDLESS_BANK).first).to_be_visible()
+    expect(banks.filter(has_text=EB_BANK).first).to_be_visible()
+    account = page.locator("#accounts .account").filter(has=page.locator(".account-bank", has_text=EB_BANK)).first
+    account_id = account.get_attribute("data-account-id") or ""
+    account.locator(".account-select").click()
+    expect(page.locator("#tx-account")).to_have_value(account_id)
+    # Rows of one account do not name their account (those of all accounts do): the list shown is this account's.
+    expect(page.locator("#tx-table tbody .tx-account")).to_have_count(0)
+    expect(page.locator("#tx-table")).to_have_attribute("aria-busy", "false")
+    rows = page.locator("#tx-table tbody tr.tx")
+    expect(rows.first).to_be_visible()
+    assert rows.count() > 0
+    page.screenshot(path=ARTIFACTS / "08-enablebanking-synced.png", full_page=True)
 
 
 def _executing(job: dict[str, Any]) -> bool:
@@ -225,8 +296,8 @@ def test_ctrl_c_mid_sync_leaves_no_process_and_a_second_start_reuses_the_data(
         if Shared.email:
             with signed_in(again.api_url, Shared.email, E2E_PASSWORD) as user:
                 connections = user.get("/api/connections").json()["items"]
-            assert len(connections) == 1
-            assert connections[0]["last_synced_at"] is not None
+            assert sorted(item["provider"] for item in connections) == ["enablebanking", "gocardless"]
+            assert all(item["last_synced_at"] is not None for item in connections), connections
         assert again.interrupt() in (0, -signal.SIGINT)
         assert "[finsync] stopped" in again.output()
     finally:

@@ -7,7 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from src.api.web import WEB_DIR
-from src.models.enums import UNFINISHED_JOB_STATUSES, JobStatus
+from src.models.enums import UNFINISHED_JOB_STATUSES, JobStatus, Provider
+from tests.harness.sandbox import PROJECT_ROOT
 
 PATH_LITERAL = re.compile(r"""(["'`])(/(?:api|auth)/[^"'`\s]+)\1""")
 TEMPLATE_HOLE = re.compile(r"\$\{[^}]*\}")
@@ -15,7 +16,7 @@ OPENAPI_PARAMETER = re.compile(r"\{[^}]+\}")
 
 PAGE_IDS = [
     "auth", "email", "password", "login", "register", "auth-hint", "auth-error",
-    "app", "signed-in-as", "logout", "notice",
+    "app", "signed-in-as", "logout", "notice", "provider-problems",
     "connect-form", "country", "institution", "friendly-name", "connect", "connections",
     "accounts", "balance-chart",
     "transactions", "tx-account", "tx-from", "tx-to", "tx-search", "tx-status", "tx-min", "tx-max", "tx-table",
@@ -24,7 +25,10 @@ PAGE_IDS = [
 SCRIPT_NAMES = [
     "connection-card", "connectionId", "status", "expiry", "last-sync", "sync-now", "job-status", "jobState",
     "account", "accountId", "tx", "transactionId", "Rate limited until", "Synced ✓", "Syncing… ",
+    "provider", "paste-url", "paste-submit", "paste-error", "Paste the address your bank sent you back to",
 ]  # fmt: skip
+# A fixed `error` code a bank callback answers with (the code itself, not the bank's own words).
+CALLBACK_CODE = re.compile(r"""CallbackResult\([^)]*"([a-z_]+)"\)""")
 
 
 def _scripts() -> dict[str, str]:
@@ -78,3 +82,24 @@ def test_the_page_ends_polling_on_exactly_the_apis_terminal_job_statuses() -> No
     assert declared is not None
     terminal = set(re.findall(r'"(\w+)"', declared.group(1)))
     assert terminal == {status.value for status in JobStatus} - {status.value for status in UNFINISHED_JOB_STATUSES}
+
+
+def _js_object_keys(name: str, script: str) -> set[str]:
+    declared = re.search(rf"{name} = \{{(.*?)\n?\}};", _scripts()[script], re.S)
+    assert declared is not None, name
+    return set(re.findall(r"""(?:^|[{,])\s*(\w+):\s*["']""", declared.group(1), re.M))
+
+
+def test_the_page_names_every_provider_the_api_knows() -> None:
+    """Banks in the picker and connection cards say their provider in words ("Mock ASPSP · Enable Banking")."""
+    assert _js_object_keys("PROVIDER_NAMES", "providers.js") == {provider.value for provider in Provider}
+
+
+def test_every_fixed_callback_error_has_a_sentence() -> None:
+    """The callback's redirect (and the pasted address's answer) carry a code: each one finsync itself sets is said
+    in words, for both providers."""
+    codes = set()
+    for path in (PROJECT_ROOT / "src" / "connections").glob("*.py"):
+        codes.update(CALLBACK_CODE.findall(path.read_text()))
+    assert {"unknown_reference", "already_used", "gocardless_unavailable", "enablebanking_unavailable"} <= codes
+    assert codes <= _js_object_keys("CALLBACK_MESSAGES", "providers.js")
