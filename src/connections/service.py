@@ -64,18 +64,26 @@ class ConnectionService:
     def _views(self, session: Session, user: User, connection_id: uuid.UUID | None = None) -> list[ConnectionView]:
         # The accounts the connection owns, and those it feeds that another of the user's connections created
         # first (the same bank account connected twice is one account).
-        fed = (
+        # Each part correlated with the outer connection: an uncorrelated part would count every connection's.
+        fed_by_gocardless = (
             select(GcAccount.account_id)
             .join(GcRequisition, GcRequisition.id == GcAccount.requisition_id)
             .where(GcRequisition.connection_id == Connection.id, GcAccount.account_id.is_not(None))
-        ).union(
+            .correlate(Connection)
+        )
+        fed_by_enablebanking = (
             select(EbAccount.account_id)
             .join(EbSession, EbSession.id == EbAccount.session_id)
             .where(EbSession.connection_id == Connection.id, EbAccount.account_id.is_not(None))
+            .correlate(Connection)
         )
         accounts = (
             select(func.count(Account.id))
-            .where((Account.connection_id == Connection.id) | Account.id.in_(fed))
+            .where(
+                (Account.connection_id == Connection.id)
+                | Account.id.in_(fed_by_gocardless)
+                | Account.id.in_(fed_by_enablebanking)
+            )
             .correlate(Connection)
         ).scalar_subquery()
         statement = (

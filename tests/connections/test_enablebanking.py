@@ -151,6 +151,27 @@ class TestConnect:
         assert response.status_code == 303
         assert parse_qs(urlsplit(response.headers["location"]).query)["error"] == ["unknown_reference"]
 
+    def test_each_connection_counts_its_own_accounts_only(
+        self,
+        eb_api: TestClient,
+        headers: dict[str, str],
+        enablebanking_sandbox: EnableBankingSandboxControl,
+        db_session: Session,
+    ) -> None:
+        """Two users, one Enable Banking connection each (carol shares three accounts, bob one): each card counts
+        its own, never another connection's or another user's."""
+        other = auth_headers(create_user_with_password(db_session, email="other@example.com"))
+        for who, customer in ((headers, "carol"), (other, "bob")):
+            connection = connect(eb_api, who)["connection"]
+            assert isinstance(connection, dict)
+            follow(
+                eb_api, enablebanking_sandbox.approve(authorization_of(db_session, connection["id"]), customer=customer)
+            )
+        mine = eb_api.get("/api/connections", headers=headers).json()["items"]
+        theirs = eb_api.get("/api/connections", headers=other).json()["items"]
+        assert [c["account_count"] for c in mine] == [3]
+        assert [c["account_count"] for c in theirs] == [1]
+
 
 class TestPastedRedirect:
     def test_the_owner_pastes_the_address_and_the_connection_links(

@@ -6,15 +6,12 @@ them from overlapping.
 """
 
 import dagster as dg
-from sqlalchemy import select
 
-from src.models import Connection
-from src.models.connections import currently_active
-from src.orchestration.gocardless.config import GROUP, extract_key, sync_key
+from src.orchestration.gocardless.config import GROUP, PROVIDER, extract_key, sync_key
 from src.orchestration.gocardless.extraction.assets import EXTRACTION_ASSETS
 from src.orchestration.gocardless.sync.assets import SYNC_ASSETS, SYNC_CHECKS, balance_drift
-from src.orchestration.resources import PostgresDatabase
-from src.sync_runs import CONNECTION_JOB, FULL_SYNC_JOB, connection_run
+from src.orchestration.schedules import connection_schedule, institutions_schedule
+from src.sync_runs import CONNECTION_JOB, FULL_SYNC_JOB
 
 CONNECTION_ASSET_KEYS = [
     extract_key("requisitions"),
@@ -47,32 +44,21 @@ gocardless_connection_sync_job = dg.define_asset_job(
 )
 
 
-@dg.schedule(cron_schedule="0 4 * * *", job=gocardless_connection_sync_job, execution_timezone="UTC")
-def gocardless_daily_schedule(
-    context: dg.ScheduleEvaluationContext, postgres_database: PostgresDatabase
-) -> list[dg.RunRequest]:
-    """04:00 UTC: one run per syncable connection (the rule Sync now and Sync all use), built as Sync now builds
-    it, so that the tag keeps it from overlapping a Sync now of the same connection."""
-    day = context.scheduled_execution_time.date().isoformat()
-    with postgres_database.sessions()() as session:
-        syncable = session.scalars(
-            select(Connection.id).where(currently_active()).order_by(Connection.created_at, Connection.id)
-        ).all()
-    requests = []
-    for connection_id in syncable:
-        run = connection_run(str(connection_id))
-        requests.append(
-            dg.RunRequest(run_key=f"{day}:{connection_id}", job_name=run.job, run_config=run.run_config, tags=run.tags)
-        )
-    return requests
+gocardless_daily_schedule = connection_schedule(
+    "gocardless_daily_schedule",
+    "0 4 * * *",
+    CONNECTION_JOB,
+    PROVIDER,
+    "04:00 UTC: one run per syncable GoCardless connection, built as Sync now builds it.",
+)
 
-
-@dg.schedule(cron_schedule="0 4 * * *", job=gocardless_sync_job, execution_timezone="UTC")
-def gocardless_institutions_daily_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    """04:00 UTC: the bank lists. A schedule launches one job only, so the global assets have a schedule of their
-    own: a run of the full job restricted to the institutions asset (no connection is touched)."""
-    day = context.scheduled_execution_time.date().isoformat()
-    return dg.RunRequest(run_key=f"{day}:institutions", asset_selection=[extract_key("institutions")])
+gocardless_institutions_daily_schedule = institutions_schedule(
+    "gocardless_institutions_daily_schedule",
+    "0 4 * * *",
+    FULL_SYNC_JOB,
+    extract_key("institutions"),
+    "04:00 UTC: the GoCardless bank lists (no connection is touched).",
+)
 
 
 defs = dg.Definitions(
