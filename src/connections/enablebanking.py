@@ -90,7 +90,9 @@ def complete_consent(
         stored.error = bank_error or "consent_refused"
         return _finish(session, connection, CallbackOutcome.rejected, stored.error, context)
     try:
-        consent = EnableBankingProvider(client).complete_consent(reference=stored.id, code=authorization_code)
+        consent = EnableBankingProvider(client).complete_consent(
+            reference=stored.id, authorization_code=authorization_code
+        )
     except Refused as exc:  # the code opened no session: expired, wrong, used, or no account shared
         stored.callback_completed_at = datetime.now(UTC)
         stored.error = exc.code or "authorization_failed"

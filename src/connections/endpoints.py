@@ -2,7 +2,7 @@
 and starting their syncs (Sync now, Sync all: the jobs domain's operations, tagged `jobs`, on `sync_router`)."""
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -43,6 +43,15 @@ router = APIRouter(prefix="/api/connections", tags=["connections"])
 sync_router = APIRouter(tags=["jobs"])
 # The bank's `error` and `details` are shown and logged: text without control characters (no forged log lines).
 _PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+
+
+BACK_TO_THE_FRONTEND: dict[int | str, dict[str, Any]] = {
+    303: {
+        "description": "Back to the frontend with `status`, `connection_id`, `error`, `job_id` in the query.",
+        "headers": {"Location": LOCATION},
+    }
+}
+"""What a bank callback answers, whichever provider's."""
 
 
 def person_of(request: Request) -> PersonPresent | None:
@@ -97,12 +106,7 @@ def _link(view: ConnectionView, link: str) -> ConnectionLink:
     "/callback",
     status_code=status.HTTP_303_SEE_OTHER,
     response_class=RedirectResponse,
-    responses={
-        303: {
-            "description": "Back to the frontend with `status`, `connection_id`, `error`, `job_id` in the query.",
-            "headers": {"Location": LOCATION},
-        }
-    },
+    responses=BACK_TO_THE_FRONTEND,
 )
 def connection_callback(
     session: SessionDep,
@@ -141,12 +145,7 @@ def _outcome(
     "/callback/enablebanking",
     status_code=status.HTTP_303_SEE_OTHER,
     response_class=RedirectResponse,
-    responses={
-        303: {
-            "description": "Back to the frontend with `status`, `connection_id`, `error`, `job_id` in the query.",
-            "headers": {"Location": LOCATION},
-        }
-    },
+    responses=BACK_TO_THE_FRONTEND,
 )
 def enablebanking_callback(
     request: Request,

@@ -136,9 +136,9 @@ class BankDataProvider(Protocol):
         asks for the most the bank gives (a provider without the notion ignores it)."""
         ...
 
-    def complete_consent(self, *, reference: str, code: str | None = None) -> Consent:
-        """The person came back: `reference` from `ConsentStart`, and `code` when the provider hands one on the
-        redirect (or the token the person pasted)."""
+    def complete_consent(self, *, reference: str, authorization_code: str | None = None) -> Consent:
+        """The person came back: `reference` from `ConsentStart`, and `authorization_code` when the provider hands
+        one on the redirect (or the token the person pasted)."""
         ...
 
     def list_accounts(self, consent_id: str) -> list[AccountRef]:

@@ -48,12 +48,9 @@ class TestMigrations:
             engine.dispose()
         for (table_name, column_name), values in expected.items():
             definitions = [
-                d
-                for t, _, d in found
-                if t == table_name
-                and f"({column_name})" in d.replace("::text", "")
-                or t == table_name
-                and f"{column_name} " in d
+                definition
+                for table, _, definition in found
+                if table == table_name and f"({column_name})" in definition.replace("::text", "")
             ]
             assert definitions, f"{table_name}.{column_name} has no CHECK constraint"
             allowed = set(re.findall(r"'([^']*)'", " ".join(definitions)))

@@ -162,7 +162,7 @@ def _connect(world: World) -> tuple[str, str]:
     provider = world.provider
     bank = next(bank for bank in provider.list_institutions(world.country) if bank.name == world.bank_name)
     start = provider.start_consent(bank, redirect_url=REDIRECT, state=uuid.uuid4().hex)
-    consent = provider.complete_consent(reference=start.reference, code=world.approve(start))
+    consent = provider.complete_consent(reference=start.reference, authorization_code=world.approve(start))
     assert consent.status == "active"
     return consent.id, consent.accounts[0].id
 
@@ -181,7 +181,7 @@ def test_a_consent_from_the_banks_of_a_country_to_its_end(world: World) -> None:
     assert start.url.startswith("http")
     assert start.payloads  # what the raw tables keep
 
-    consent = provider.complete_consent(reference=start.reference, code=world.approve(start))
+    consent = provider.complete_consent(reference=start.reference, authorization_code=world.approve(start))
     assert consent.status == "active"
     assert consent.accounts
     assert consent.valid_until is not None
@@ -245,7 +245,7 @@ def test_an_unknown_account_is_not_found_and_a_bad_reference_refused(world: Worl
     with pytest.raises(NotFound):
         world.provider.account_details(str(uuid.uuid4()))
     with pytest.raises(Refused):
-        world.provider.complete_consent(reference="not-a-reference", code="not-a-code")
+        world.provider.complete_consent(reference="not-a-reference", authorization_code="not-a-code")
 
 
 def test_both_adapters_are_bank_data_providers(
@@ -293,7 +293,7 @@ def test_enablebanking_reads_unattended_when_the_person_lacks_a_header_the_bank_
         bank = next(bank for bank in provider.list_institutions("SE") if bank.name == "Fjord Sparbank")
         start = provider.start_consent(bank, redirect_url=REDIRECT, state="s-1")
         code = read_redirect(enablebanking_sandbox.approve(start.reference, customer="bob")).code
-        uid = provider.complete_consent(reference=start.reference, code=code).accounts[0].id
+        uid = provider.complete_consent(reference=start.reference, authorization_code=code).accounts[0].id
         enablebanking_sandbox.reset_counters()
         assert provider.account_balances(uid, person=PERSON)
         assert provider.account_balances(uid, person=Person(ip_address="203.0.113.7"))

@@ -126,13 +126,14 @@ class EnableBankingProvider:
             payloads={"authorization": authorization.payload},
         )
 
-    def complete_consent(self, *, reference: str, code: str | None = None) -> Consent:
-        """The redirect's `code` opens the session (single use: never sent twice); `reference` (the authorization
-        id) only names it in the logs. No code means the person did not approve: Refused."""
-        if not code:
+    def complete_consent(self, *, reference: str, authorization_code: str | None = None) -> Consent:
+        """The redirect's code (`authorization_code`) opens the session (single use: never sent twice);
+        `reference` (the authorization id) only names it in the logs. No code means the person did not approve:
+        Refused."""
+        if not authorization_code:
             raise Refused("the bank sent no authorisation code back", provider=PROVIDER)
         with _translated():
-            opened = self._client.create_session(code)
+            opened = self._client.create_session(authorization_code)
         log.info(
             "enablebanking session opened",
             extra={"authorization_id": reference, "session_id": opened.session_id, "accounts": len(opened.accounts)},

@@ -153,7 +153,7 @@ class GoCardlessProvider:
                 access_scope=SCOPES,
             )
 
-    def complete_consent(self, *, reference: str, code: str | None = None) -> Consent:
+    def complete_consent(self, *, reference: str, authorization_code: str | None = None) -> Consent:
         """`reference` is the requisition id; GoCardless hands no code. The requisition, its agreement and each
         account's metadata (IBAN, status: it spends no daily quota) as GoCardless reports them now."""
         with _translated():
