@@ -18,13 +18,17 @@ from src.ingest.enablebanking.ids import is_enablebanking_institution
 from src.ingest.enablebanking.institutions import derive_institutions as derive_eb_institutions
 from src.ingest.institutions import derive_institutions
 from src.institutions.exceptions import InstitutionNotFoundError, InvalidCountryError
-from src.integrations.enablebanking import upstream_error as eb_upstream_error
 from src.integrations.gocardless import upstream_error
+from src.integrations.providers import api_error
 from src.models import EbAspspList, GcInstitutionList, Institution
-from src.providers.enablebanking import errors as eb
 from src.providers.enablebanking.client import EnableBankingClient
+from src.providers.enablebanking.models import Aspsp
+from src.providers.enablebanking.seam import EnableBankingProvider
 from src.providers.gocardless import errors as gc
 from src.providers.gocardless.client import GoCardlessClient
+from src.providers.gocardless.models import Institution as GcInstitutionModel
+from src.providers.gocardless.seam import GoCardlessProvider
+from src.providers.seam import Bank, BankDataProvider, ProviderError, Refused
 
 log = logging.getLogger(__name__)
 REFRESH_AFTER = timedelta(days=7)
@@ -32,43 +36,40 @@ REFRESH_AFTER = timedelta(days=7)
 
 class InstitutionService:
     def ensure_country(self, session: Session, client: GoCardlessClient, country: str) -> None:
-        """Fetch the country's list when it was never fetched or is stale; store raw, then derive."""
-        fetched_at = session.scalar(select(GcInstitutionList.fetched_at).where(GcInstitutionList.country == country))
-        if fetched_at is not None and fetched_at > datetime.now(UTC) - REFRESH_AFTER:
-            return
-        try:
-            listed = client.list_institutions(country)
-        except gc.InvalidRequestError as exc:
-            raise InvalidCountryError(f"{country} is not a country GoCardless serves.") from exc
-        except gc.GoCardlessError as exc:
-            if fetched_at is not None:
-                log.warning("institution refresh failed; serving the stored list", extra={"country": country})
-                return
-            raise upstream_error(exc) from exc
-        raw.store_institution_list(session, country, listed)
-        derive_institutions(session, [institution.id for institution in listed])
-        session.flush()
-        log.info("institutions fetched", extra={"country": country, "count": len(listed)})
+        """GoCardless's banks of the country, when never fetched or stale."""
+        self._ensure(session, GoCardlessProvider(client), country, GcInstitutionList, _store_gocardless)
 
     def ensure_enablebanking_country(self, session: Session, client: EnableBankingClient, country: str) -> None:
-        """Enable Banking's banks of the country, when never fetched or stale; store raw, then derive. A failure
-        with a stored list serves the stored list; without one it raises the API's 502/503."""
-        fetched_at = session.scalar(select(EbAspspList.fetched_at).where(EbAspspList.country == country))
+        """Enable Banking's banks of the country, when never fetched or stale."""
+        self._ensure(session, EnableBankingProvider(client), country, EbAspspList, _store_enablebanking)
+
+    @staticmethod
+    def _ensure(
+        session: Session,
+        provider: BankDataProvider,
+        country: str,
+        lists: type[GcInstitutionList] | type[EbAspspList],
+        store: Callable[[Session, str, list[Bank]], list[str]],
+    ) -> None:
+        """Fetch a provider's list of the country through the seam when it was never fetched or is stale; store it
+        raw, then derive. A failure with a stored list serves the stored list; without one it raises the API's
+        error (a country the provider refuses: 400 `invalid_country`)."""
+        fetched_at = session.scalar(select(lists.fetched_at).where(lists.country == country))
         if fetched_at is not None and fetched_at > datetime.now(UTC) - REFRESH_AFTER:
             return
+        context = {"country": country, "provider": provider.name}
         try:
-            listed = client.list_aspsps(country)
-        except eb.EnableBankingError as exc:
+            banks = provider.list_institutions(country)
+        except Refused as exc:
+            raise InvalidCountryError(f"{country} is not a country {_NAMES[provider.name]} serves.") from exc
+        except ProviderError as exc:
             if fetched_at is not None:
-                log.warning(
-                    "Enable Banking bank list refresh failed; serving the stored list", extra={"country": country}
-                )
+                log.warning("bank list refresh failed; serving the stored list", extra=context)
                 return
-            raise eb_upstream_error(exc) from exc
-        ids = eb_raw.store_aspsp_list(session, country, listed)
-        derive_eb_institutions(session, ids)
+            raise api_error(exc) from exc
+        store(session, country, banks)
         session.flush()
-        log.info("Enable Banking banks fetched", extra={"country": country, "count": len(listed)})
+        log.info("bank list fetched", extra={**context, "count": len(banks)})
 
     def search(
         self,
@@ -141,6 +142,23 @@ class InstitutionService:
         if institution is None:
             raise InstitutionNotFoundError(f"There is no institution {institution_id}.")
         return institution
+
+
+_NAMES = {"gocardless": "GoCardless", "enablebanking": "Enable Banking"}
+
+
+def _store_gocardless(session: Session, country: str, banks: list[Bank]) -> list[str]:
+    listed = [GcInstitutionModel.from_payload(dict(bank.payload)) for bank in banks]
+    raw.store_institution_list(session, country, listed)
+    ids = [institution.id for institution in listed]
+    derive_institutions(session, ids)
+    return ids
+
+
+def _store_enablebanking(session: Session, country: str, banks: list[Bank]) -> list[str]:
+    ids = eb_raw.store_aspsp_list(session, country, [Aspsp.from_payload(dict(bank.payload)) for bank in banks])
+    derive_eb_institutions(session, ids)
+    return ids
 
 
 institution = InstitutionService()
