@@ -13,7 +13,7 @@ from src.ingest import extraction
 from src.integrations.gocardless import build_gocardless_client
 from src.models.enums import GcScope
 from src.settings import settings
-from tests.harness.pipeline import connect_sandbox
+from tests.harness.ingest import connect_sandbox
 from tests.harness.sandbox import SandboxControl, SandboxServer
 
 

@@ -24,8 +24,8 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
-from src.jobs.service import CONNECTION_JOB
 from src.providers.dagster.client import DagsterClient, Launched, RunState
+from src.sync_runs import CONNECTION_JOB
 from tests.harness.dagster import LiveDagster
 from tests.harness.dagster_faults import SlowProxy
 from tests.harness.live import LiveApi, connect_sandbox_bank, registered_client, wait_for_job
