@@ -1,16 +1,14 @@
 """`make bench` can start: every benchmark module imports (the benchmarks run outside the test suite, so a moved
 name would otherwise break them silently until someone measures)."""
 
-import subprocess
-import sys
-from pathlib import Path
+import importlib
+import pkgutil
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+import bench
 
 
-def test_every_benchmark_imports_and_the_entry_point_answers() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "bench", "--help"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
-    assert "--only" in result.stdout
+def test_every_benchmark_module_imports() -> None:
+    names = [info.name for info in pkgutil.iter_modules(bench.__path__)]
+    assert "__main__" in names
+    for name in names:
+        importlib.import_module(f"bench.{name}")  # bench/__main__.py runs only under `python -m bench`
