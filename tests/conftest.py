@@ -72,6 +72,12 @@ def pytest_configure(config: pytest.Config) -> None:
     settings.database_url = databases.main_url
     dispose_engine()
 
+    # Every TestClient starts an app; the Enable Banking start check would log its line in the background, late,
+    # into whichever test captures logs then. The check itself is tested directly (tests/integrations).
+    from src.integrations.enablebanking import mark_start_checked
+
+    mark_start_checked()
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist (`--dist loadgroup`), the tests that share the session's live Dagster run on one worker

@@ -1,7 +1,6 @@
 """The FastAPI application: routers, the error handler and the lifespan that checks Enable Banking and disposes the
 pool."""
 
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,7 +22,7 @@ from src.connections.endpoints import router as connections_router
 from src.connections.endpoints import sync_router as connection_sync_router
 from src.db import dispose_engine
 from src.institutions.endpoints import router as institutions_router
-from src.integrations.enablebanking import warn_about_enablebanking
+from src.integrations.enablebanking import start_check_once
 from src.jobs.endpoints import router as jobs_router
 from src.kit.error_envelope import register_error_handlers
 from src.logging_setup import configure_logging
@@ -50,7 +49,7 @@ async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
     to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
     # A refused key or an inactive application is one warning line at start, not a surprise at the first connect;
     # asked in the background, so the API answers at once even when Enable Banking does not.
-    threading.Thread(target=warn_about_enablebanking, name="enablebanking-check", daemon=True).start()
+    start_check_once()
     yield
     dispose_engine()
 

@@ -205,6 +205,23 @@ def warn_about_enablebanking(logger: logging.Logger = log) -> str | None:
     return problem
 
 
+_start_check = threading.Event()
+
+
+def start_check_once() -> None:
+    """The start check, once per process, in the background: an API process starts one app, but a process that
+    builds many (the test suite) must not have a late warning line from one start land in another's logs."""
+    if _start_check.is_set():
+        return
+    _start_check.set()
+    threading.Thread(target=warn_about_enablebanking, name="enablebanking-check", daemon=True).start()
+
+
+def mark_start_checked() -> None:
+    """Let `start_check_once` do nothing in this process (the test suite, whose Enable Banking is set per test)."""
+    _start_check.set()
+
+
 def _refused_key(config: Settings, application_id: str) -> str:
     if config.uses_enablebanking_sandbox:
         _, public_key_file = config.enablebanking_sandbox_key_files
