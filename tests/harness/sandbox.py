@@ -22,8 +22,42 @@ SECRET_ID = "sandbox-secret-id"
 SECRET_KEY = "sandbox-secret-key"
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+_LISTEN_LOW = 10_000
+_WORKER_SLICE = 1_500
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
+    """A loopback port for a server a test starts, free now and unlikely to be taken before the server binds it.
+
+    A port from `bind(0)` comes out of the kernel's ephemeral range, the same range every outgoing connection
+    (and every `bind(0)` of Dagster's code servers) draws its local port from: a stack that binds its port
+    seconds after the pick (migrations first) lost it to one of those. So ports come from below that range, a slice
+    per xdist worker so that two workers never pick the same one, never the same one twice in a process.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    index = int(worker) if worker.isdigit() else 0
+    low = _LISTEN_LOW + index * _WORKER_SLICE
+    high = min(low + _WORKER_SLICE, _ephemeral_range()[0])
+    for port in range(low, high):
+        if port in _handed_out:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    with socket.socket() as probe:  # the slice is spent (or below the range there is no room): the old way
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
