@@ -2,7 +2,7 @@
 
 from src.db.base import Base
 from src.models.accounts import Account, BalanceSnapshot
-from src.models.connections import Connection
+from src.models.connections import Connection, ConsentNotice
 from src.models.enablebanking import (
     EbAccount,
     EbAccountLimit,
@@ -34,6 +34,7 @@ __all__ = [
     "BalanceSnapshot",
     "Base",
     "Connection",
+    "ConsentNotice",
     "EbAccount",
     "EbAccountLimit",
     "EbAspsp",

@@ -8,7 +8,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from src.db.base import Base
-from src.models.enums import ConnectionStatus, Provider, checked_enum
+from src.models.enums import ConnectionStatus, ConsentNoticeKind, Provider, checked_enum
 from src.models.mixins import created_at, updated_at, uuid_pk
 
 
@@ -59,3 +59,17 @@ def currently_active() -> ColumnElement[bool]:
         Connection.status == ConnectionStatus.active,
         or_(Connection.expires_at.is_(None), Connection.expires_at > func.now()),
     )
+
+
+class ConsentNotice(Base):
+    """An announcement of a consent's end that was made: one per (connection, kind, end date), so that each is
+    made once however often the lifecycle check runs, and again when a re-authorisation moves the end."""
+
+    __tablename__ = "consent_notices"
+
+    connection_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[ConsentNoticeKind] = mapped_column(checked_enum(ConsentNoticeKind, "kind"), primary_key=True)
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    created_at: Mapped[datetime] = created_at()

@@ -133,8 +133,9 @@ class EbTransaction(Base):
 
 
 class EbAccountLimit(Base):
-    """A scope the bank refused with ASPSP_RATE_LIMIT_EXCEEDED, and when it may be asked again (Enable Banking sends
-    no allowance headers: only refusals are known)."""
+    """The unattended calls left for an account and scope, and when they come back. Enable Banking sends no
+    allowance headers: finsync counts its own unattended reads against the bank's daily allowance (`limit`, PSD2's
+    four a day) and records the bank's refusals (ASPSP_RATE_LIMIT_EXCEEDED) as none left until the reset."""
 
     __tablename__ = "eb_account_limits"
 
@@ -142,6 +143,7 @@ class EbAccountLimit(Base):
         String(128), ForeignKey("eb_accounts.uid", ondelete="CASCADE"), primary_key=True
     )
     scope: Mapped[GcScope] = mapped_column(checked_enum(GcScope, "scope"), primary_key=True)
+    limit: Mapped[int | None] = mapped_column(Integer)
     remaining: Mapped[int | None] = mapped_column(Integer)
     reset_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = updated_at()

@@ -51,6 +51,24 @@ class JobStatus(StrEnum):
 UNFINISHED_JOB_STATUSES = (JobStatus.pending, JobStatus.running)
 
 
+class JobTrigger(StrEnum):
+    """Who started a sync: a person (Sync now, the first sync after connecting) or the background sync."""
+
+    manual = "manual"
+    scheduled = "scheduled"
+
+
+class ConsentNoticeKind(StrEnum):
+    """The announcements of a consent's end, each made once per consent end date (src/ingest/consents.py)."""
+
+    expiring = "expiring"
+    """The consent ends within EXPIRING_SOON_DAYS."""
+    expiring_final = "expiring_final"
+    """The consent ends within three days: the last reminder."""
+    expired = "expired"
+    """The consent has ended (expired, or revoked at the bank)."""
+
+
 class SyncOutcomeKind(StrEnum):
     synced = "synced"
     rate_limited = "rate_limited"

@@ -110,6 +110,8 @@ class RawAccountState:
     fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The Dagster run of that extraction: a run's outcome for the account is this one only if the run fetched.
     fetch_run_id: Mapped[str | None] = mapped_column(String(64))
+    # When the account's details were last read: the background sync reads them again weekly (src/ingest/quota.py).
+    details_fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class GcAccount(RawAccountState, Base):

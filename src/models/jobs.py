@@ -19,7 +19,15 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from src.db.base import Base
-from src.models.enums import UNFINISHED_JOB_STATUSES, JobEntityType, JobStatus, JobType, SyncOutcomeKind, checked_enum
+from src.models.enums import (
+    UNFINISHED_JOB_STATUSES,
+    JobEntityType,
+    JobStatus,
+    JobTrigger,
+    JobType,
+    SyncOutcomeKind,
+    checked_enum,
+)
 from src.models.mixins import created_at, uuid_pk
 
 UNFINISHED_JOB_PREDICATE = text(
@@ -70,6 +78,13 @@ class Job(Base):
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     status_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     launch_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    # A person's Sync now (or the first sync after connecting), or the background sync.
+    trigger: Mapped[JobTrigger] = mapped_column(
+        checked_enum(JobTrigger, "trigger"),
+        nullable=False,
+        default=JobTrigger.manual,
+        server_default=JobTrigger.manual.value,
+    )
 
 
 class SyncOutcome(Base):
