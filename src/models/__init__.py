@@ -26,6 +26,7 @@ from src.models.gocardless import (
 )
 from src.models.institutions import Institution
 from src.models.jobs import Job, SyncOutcome
+from src.models.notifications import NotificationOutbox, WebhookDelivery, WebhookEndpoint
 from src.models.transactions import Transaction
 from src.models.users import RefreshToken, User
 
@@ -54,8 +55,11 @@ __all__ = [
     "GcTransaction",
     "Institution",
     "Job",
+    "NotificationOutbox",
     "RefreshToken",
     "SyncOutcome",
     "Transaction",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]
