@@ -123,6 +123,18 @@ class Settings(BaseSettings):
     # The largest request body the API reads (bytes); larger ones are refused with 413 before they are read.
     max_request_body_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
 
+    # E-mail notifications (src/notifications/mail.py) go out through this SMTP server. No host: e-mails stay in
+    # the outbox unsent (never lost) until one is set; `make dev` starts a local server and sets it for its children.
+    smtp_host: str | None = None
+    smtp_port: Port = 587
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "finsync <finsync@localhost>"
+    # none: plain SMTP (a local server); starttls: upgrade after connecting (port 587); tls: TLS from the start (465).
+    smtp_tls: Literal["none", "starttls", "tls"] = "starttls"
+    # The local SMTP server `make dev` starts when SMTP_HOST is unset (each message saved under <data dir>/mail/).
+    mailbox_port: Port = 8025
+
     _generated: dict[Path, str] = PrivateAttr(default_factory=dict)
 
     @field_validator("database_url", "test_database_url", mode="after")
@@ -162,7 +174,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"GOCARDLESS_COUNTRIES holds {country!r}, not an ISO 3166 alpha-2 code")
         return countries
 
-    @field_validator("enablebanking_application_id", mode="after")
+    @field_validator("enablebanking_application_id", "smtp_host", "smtp_user", mode="after")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value.strip() if value is not None and value.strip() else None

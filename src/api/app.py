@@ -28,6 +28,7 @@ from src.kit.error_envelope import register_error_handlers
 from src.logging_setup import configure_logging
 from src.settings import settings
 from src.transactions.endpoints import router as transactions_router
+from src.webhooks.endpoints import router as webhooks_router
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -78,6 +79,7 @@ def create_app() -> FastAPI:
     app.include_router(transactions_router)
     app.include_router(connection_sync_router)
     app.include_router(jobs_router)
+    app.include_router(webhooks_router)
     app.include_router(meta_router)
     app.include_router(web_router)
     app.include_router(docs_router)

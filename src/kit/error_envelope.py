@@ -61,8 +61,11 @@ ErrorCode = Literal[
     "service_unavailable",
     "sync_engine_unavailable",
     "too_many_pending_connections",
+    "too_many_webhooks",
     "unsupported_media_type",
     "validation_error",
+    "webhook_not_found",
+    "webhook_url_refused",
 ]
 ERROR_CODES: frozenset[str] = frozenset(get_args(ErrorCode))
 

@@ -1,0 +1,81 @@
+"""Which webhook URLs finsync will POST to.
+
+A webhook makes finsync's servers send requests wherever a user points them, so in production a URL must not reach
+inside the deployment (server-side request forgery): only https, and a host whose every address is public. Private
+(10/8, 172.16/12, 192.168/16, fc00::/7), loopback, link-local (169.254/16: cloud metadata), shared, reserved,
+multicast and unspecified addresses are refused. The check runs when the endpoint is registered and again before
+every delivery, since a name can be re-pointed at a private address after it was accepted (DNS rebinding).
+Development allows http and any address, so a receiver on the developer's machine (or the tests') can be used.
+"""
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+MAX_URL_LENGTH = 2048
+
+
+class UnsafeWebhookUrlError(Exception):
+    """A URL finsync will not deliver to; the message says why, in a sentence a person can act on."""
+
+
+def _addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return [literal]
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        raise UnsafeWebhookUrlError(f"The host {host} does not resolve to an address.") from None
+    found = []
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        found.append(address)
+    if not found:
+        raise UnsafeWebhookUrlError(f"The host {host} does not resolve to an address.")
+    return found
+
+
+def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast
+
+
+def validate_webhook_url(url: str, *, production: bool) -> str:
+    """`url`, checked for delivery (stripped of surrounding blanks); raises `UnsafeWebhookUrlError` saying why not.
+
+    Production: https only, and every address the host resolves to must be public. Development: http or https.
+    Never a user name or password in the URL (it would be shown in every listing)."""
+    url = url.strip()
+    if len(url) > MAX_URL_LENGTH:
+        raise UnsafeWebhookUrlError(f"The URL is longer than {MAX_URL_LENGTH} characters.")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise UnsafeWebhookUrlError("This is not a URL finsync can read.") from None
+    allowed = ("https",) if production else ("http", "https")
+    if parts.scheme.lower() not in allowed:
+        raise UnsafeWebhookUrlError(
+            "Webhook URLs must start with https://."
+            if production
+            else "Webhook URLs must start with http:// or https://."
+        )
+    host = parts.hostname
+    if not host:
+        raise UnsafeWebhookUrlError("The URL names no host.")
+    if parts.username is not None or parts.password is not None:
+        raise UnsafeWebhookUrlError("The URL must not carry a user name or password.")
+    if production:
+        default_port = 443 if parts.scheme.lower() == "https" else 80
+        for address in _addresses(host, port or default_port):
+            if not _public(address):
+                raise UnsafeWebhookUrlError(
+                    f"The host {host} resolves to a private or local address ({address}); webhooks go to public "
+                    "addresses only."
+                )
+    return url
