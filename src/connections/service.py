@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from src import clock
 from src.connections import enablebanking as eb_consent
 from src.connections.callbacks import CallbackOutcome, CallbackResult
 from src.connections.exceptions import (
@@ -27,6 +28,7 @@ from src.connections.exceptions import (
 from src.ingest import raw
 from src.ingest.accounts import derive_accounts
 from src.ingest.connections import derive_connections
+from src.ingest.consents import warn_when_allowance_runs_short
 from src.institutions.service import institution as institution_service
 from src.integrations.providers import api_error, bank_of
 from src.models import Account, Connection, EbAccount, EbSession, GcAccount, GcRequisition, Institution, User
@@ -300,6 +302,7 @@ class ConnectionService:
         if make_current:
             connection.requisition_id = started.reference
         session.flush()
+        warn_when_allowance_runs_short(session, now=clock.now(), connection_id=connection.id)
         return started.url
 
     # -- the bank callback ------------------------------------------------------------------------------------------
