@@ -1,9 +1,11 @@
 """`finsync dev`: the whole local stack in one terminal, until Ctrl-C.
 
-Order: PostgreSQL (embedded unless DATABASE_URL is set) → migrations → the demo user → the GoCardless sandbox
-(unless GoCardless credentials are set) → the Enable Banking sandbox (unless Enable Banking credentials are set;
-its key pair is made once in the data dir) → Dagster (`dagster dev`) → the API. Every child inherits one
-environment, so all of them use the database, the sandboxes and the Dagster this process started. It prints the
+Order: PostgreSQL (embedded unless DATABASE_URL is set) → migrations → the demo user → the local SMTP server
+(unless SMTP_HOST is set: aiosmtpd in this process on MAILBOX_PORT, each message saved under `<data dir>/mail/`,
+src/devstack/mailbox.py) → the GoCardless sandbox (unless GoCardless credentials are set) → the Enable Banking
+sandbox (unless Enable Banking credentials are set; its key pair is made once in the data dir) → Dagster
+(`dagster dev`) → the API. Every child inherits one environment, so all of them use the database, the sandboxes,
+the mail server and the Dagster this process started. It prints the
 URLs and one ready line once every service answers, and checks Enable Banking's application once in the background
 (a problem is one warning line); then it watches them (src/devstack/supervision.py): a child that exits or stops
 answering is named in one line and restarted, and the stack stops with one line when that keeps happening or the
@@ -29,6 +31,7 @@ from src.db.engine import build_engine
 from src.db.migrate import PROJECT_ROOT, upgrade_to_head
 from src.db.unit_of_work import unit_of_work
 from src.devstack import dagster
+from src.devstack.mailbox import MAILBOX_HOST, start_mailbox
 from src.devstack.ports import ensure_ports_free
 from src.devstack.processes import ManagedProcess
 from src.devstack.supervision import Service, Supervisor, wait_until_ready
@@ -120,7 +123,17 @@ def _child_environment(settings: Settings, database_url: str, data_dir: Path) ->
         env["SANDBOX_ENABLEBANKING_PUBLIC_KEY_FILE"] = str(public_key_file.resolve())
         env["SANDBOX_ENABLEBANKING_PRIVATE_KEY_FILE"] = str(private_key_file.resolve())
         env.pop("SANDBOX_ENABLEBANKING_STATE_FILE", None)  # the state file is the data dir's (`--state-file`)
+    if settings.smtp_host is None:
+        # No mail server of the person's own: the children send e-mail to the local one this process starts.
+        env["SMTP_HOST"] = MAILBOX_HOST
+        env["SMTP_PORT"] = str(settings.mailbox_port)
+        env["SMTP_TLS"] = "none"
     return env
+
+
+def mail_directory(settings: Settings) -> Path:
+    """Where the local SMTP server saves each message."""
+    return settings.finsync_data_dir.resolve() / "mail"
 
 
 def api_argv(port: int) -> list[str]:
@@ -232,6 +245,8 @@ def _ports(settings: Settings) -> dict[str, int]:
         ports["SANDBOX_PORT"] = settings.sandbox_port
     if settings.uses_enablebanking_sandbox:
         ports["ENABLEBANKING_SANDBOX_PORT"] = settings.enablebanking_sandbox_port
+    if settings.smtp_host is None:
+        ports["MAILBOX_PORT"] = settings.mailbox_port
     return ports
 
 
@@ -241,12 +256,16 @@ def run_dev(settings: Settings) -> int:
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     http = httpx.Client()
     started: list[ManagedProcess] = []
+    mailbox = None
     try:
         url = ensure_database_url(settings)
         say(f"database: {describe_url(url)}")
         upgrade_to_head(url)
         say("migrations: up to date")
         _create_demo_user(url)
+        if settings.smtp_host is None:
+            mailbox = start_mailbox(mail_directory(settings), settings.mailbox_port)
+            say(f"mail:      SMTP on {MAILBOX_HOST}:{settings.mailbox_port}, saved in {mail_directory(settings)}")
         # The development key for secrets at rest exists before any child starts, so they all read the same one.
         settings.get_secret_keys()
         if settings.uses_enablebanking_sandbox:
@@ -280,6 +299,8 @@ def run_dev(settings: Settings) -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for process in reversed(started):
             process.stop()
+        if mailbox is not None:
+            mailbox.stop()
         http.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -14,7 +14,7 @@ Rules:
   `FIRST_RETRY` and doubles up to `MAX_RETRY` (10 s, 20 s, … at most 5 min), until `GIVE_UP_AFTER` (3 days) after
   the event: then the row is given up (`gave_up_at`, with its last error) and the endpoint's next event goes.
 - **No SMTP host.** E-mail rows are not touched: they wait, and each run logs how many are waiting.
-- **Time.** `now` (default: the clock) is the time of every decision, so tests drive retries without sleeping.
+- **Time.** `now` (default: `src.clock.now()`) is the time of every decision, so tests drive retries without sleeping.
 """
 
 import json
@@ -23,13 +23,14 @@ import smtplib
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import httpx
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from src import clock
 from src.db.encryption import UndecryptableSecretError, secret_box
 from src.db.unit_of_work import unit_of_work
 from src.models.notifications import (
@@ -268,7 +269,7 @@ def deliver_due(
         for _ in range(limit):
             if time_budget is not None and time.monotonic() - started >= time_budget.total_seconds():
                 break
-            current = now if now is not None else datetime.now(UTC)
+            current = now if now is not None else clock.now()
             with unit_of_work(factory) as session:
                 row = _claim(session, current, channels)
                 if row is None:

@@ -26,6 +26,7 @@ from sqlalchemy import DateTime, String, any_, insert, literal, null, or_, selec
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Session
 
+from src import clock
 from src.models import User, WebhookEndpoint
 from src.models.notifications import CONSENT_EVENTS, EventType, NotificationChannel, NotificationOutbox
 
@@ -54,7 +55,7 @@ def build_body(event_id: uuid.UUID, event_type: EventType, at: datetime, data: d
 
 def _moment(occurred_at: datetime | None) -> datetime:
     if occurred_at is None:
-        return datetime.now(UTC)
+        return clock.now()
     if occurred_at.tzinfo is None:
         raise ValueError("occurred_at must be an aware datetime (UTC)")
     return occurred_at.astimezone(UTC)

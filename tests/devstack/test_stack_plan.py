@@ -5,7 +5,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from src.devstack.stack import _child_environment, _ports, _services
+from src.devstack.stack import _child_environment, _ports, _services, mail_directory
 from src.settings import Settings, ensure_enablebanking_sandbox_keys
 
 
@@ -26,6 +26,7 @@ def test_without_credentials_both_sandboxes_start_first(tmp_path: Path) -> None:
         "DAGSTER_PORT": 13001,
         "SANDBOX_PORT": 18765,
         "ENABLEBANKING_SANDBOX_PORT": 18766,
+        "MAILBOX_PORT": 8025,
     }
     assert "--state-file" in services[0].process.argv
     argv = services[1].process.argv
@@ -108,3 +109,26 @@ def _sandbox_key_values(env: dict[str, str]) -> dict[str, str]:
         "sandbox_enablebanking_public_key_file": env["SANDBOX_ENABLEBANKING_PUBLIC_KEY_FILE"],
         "sandbox_enablebanking_private_key_file": env["SANDBOX_ENABLEBANKING_PRIVATE_KEY_FILE"],
     }
+
+
+def test_without_a_mail_server_the_children_send_to_the_local_one(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, mailbox_port=18025)
+    env = _child_environment(settings, "postgresql+psycopg://u@/finsync", settings.finsync_data_dir.resolve())
+    assert (env["SMTP_HOST"], env["SMTP_PORT"], env["SMTP_TLS"]) == ("127.0.0.1", "18025", "none")
+    assert _ports(settings)["MAILBOX_PORT"] == 18025
+    assert mail_directory(settings) == settings.finsync_data_dir.resolve() / "mail"
+    child = Settings(**{"smtp_host": env["SMTP_HOST"], "smtp_port": env["SMTP_PORT"], "smtp_tls": env["SMTP_TLS"]})
+    assert (child.smtp_host, child.smtp_port, child.smtp_tls) == ("127.0.0.1", 18025, "none")
+
+
+def test_a_mail_server_of_the_persons_own_is_kept_and_no_local_one_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMTP_HOST", "mail.example.com")
+    monkeypatch.setenv("SMTP_PORT", "465")
+    settings = _settings(tmp_path)
+    assert settings.smtp_host == "mail.example.com"
+    env = _child_environment(settings, "postgresql+psycopg://u@/finsync", settings.finsync_data_dir.resolve())
+    assert (env["SMTP_HOST"], env["SMTP_PORT"]) == ("mail.example.com", "465")
+    assert "SMTP_TLS" not in env
+    assert "MAILBOX_PORT" not in _ports(settings)
