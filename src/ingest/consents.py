@@ -37,6 +37,7 @@ each time one is created past `ALLOWANCE_WARNING_SHARE` of it.
 
 import logging
 import math
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -266,6 +267,11 @@ class CleanUp:
     sessions_ended: list[str] = field(default_factory=list)
     connections_abandoned: list[uuid.UUID] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    deadline: float | None = None
+    """`time.monotonic()` past which no provider call is started (the rest waits for the next evaluation)."""
+
+    def out_of_time(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
 
 
 @dataclass(frozen=True)
@@ -349,7 +355,7 @@ def _clean_up_gocardless(
     with factory() as session:
         stale = _stale_requisitions(session, now, CLEAN_UP_BATCH)
     for requisition in stale:
-        if not _end(provider, requisition, result):
+        if result.out_of_time() or not _end(provider, requisition, result):
             continue
         with unit_of_work(factory) as session:
             raw.record_requisition_gone(session, requisition.consent_id)
@@ -373,7 +379,7 @@ def _clean_up_enablebanking(
     with factory() as session:
         stale = _superseded_sessions(session, CLEAN_UP_BATCH)
     for old in stale:
-        if not _end(provider, old, result):
+        if result.out_of_time() or not _end(provider, old, result):
             continue
         with unit_of_work(factory) as session:
             eb_raw.record_session_ended(session, old.consent_id, "superseded")
@@ -422,10 +428,14 @@ def clean_up_consents(
     gocardless: BankDataProvider | None,
     enablebanking: BankDataProvider | None,
     now: datetime,
+    time_budget: timedelta | None = None,
 ) -> CleanUp:
     """End the consents nobody will use (the rule: this module's docstring) at each provider given (None: that
-    provider is skipped), at most `CLEAN_UP_BATCH` calls per provider; what is left waits for the next evaluation."""
-    result = CleanUp()
+    provider is skipped), at most `CLEAN_UP_BATCH` calls per provider and no call started after `time_budget` (a
+    provider that answers slowly, or not at all after its client's retries, must not hold the caller up); what is
+    left waits for the next evaluation."""
+    deadline = None if time_budget is None else time.monotonic() + time_budget.total_seconds()
+    result = CleanUp(deadline=deadline)
     if gocardless is not None:
         _clean_up_gocardless(factory, gocardless, now, result)
     _clean_up_enablebanking(factory, enablebanking, now, result)
