@@ -85,7 +85,7 @@ class DeliveryReport:
 
 def backoff(attempts: int) -> timedelta:
     """How long after its `attempts`-th failed attempt a row is tried again: 10 s doubling, at most 5 min."""
-    delay: timedelta = FIRST_RETRY * (2 ** max(attempts - 1, 0))
+    delay: timedelta = FIRST_RETRY * (2 ** min(max(attempts - 1, 0), 16))
     return min(delay, MAX_RETRY)
 
 
