@@ -191,13 +191,19 @@ def _due_notices(session: Session, now: datetime) -> list[_Due]:
 
 
 def _event(due: _Due, now: datetime) -> tuple[EventType, dict[str, Any]]:
-    """The event a notice announces, and its data (JSON: ids and times as text)."""
+    """The event a notice announces, and its data (JSON: ids and times as text). Every consent event carries
+    `connection_id`, `institution_name`, `provider` and `ends_at` (the notifications' contract: the e-mail names
+    the day), `consent.expiring` its `days_left` and whether it is the `final` reminder, `consent.expired` when it
+    ended (`ended_at`, also its `ends_at`: a consent revoked early ended before its planned end) and why
+    (`reason`: expired, revoked, suspended)."""
     if due.kind is ConsentNoticeKind.expired:
+        ended_at = due.ended_at.astimezone(UTC).isoformat()
         return EventType.consent_expired, {
             "connection_id": str(due.connection_id),
             "institution_name": due.institution,
             "provider": due.provider,
-            "ended_at": due.ended_at.astimezone(UTC).isoformat(),
+            "ends_at": ended_at,
+            "ended_at": ended_at,
             "reason": due.reason,
         }
     days_left = max(0, math.floor((due.ends_at - now).total_seconds() / 86_400))

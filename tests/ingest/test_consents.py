@@ -29,6 +29,7 @@ from src.ingest.consents import (
 from src.models import Connection, EbSession, GcRequisition, Institution, User, WebhookEndpoint
 from src.models.enums import ConnectionStatus, ConsentNoticeKind, Provider
 from src.notifications import enqueue
+from src.notifications.mail import compose
 from src.providers.enablebanking.client import EnableBankingClient
 from src.providers.enablebanking.seam import EnableBankingProvider
 from src.providers.gocardless.client import GoCardlessClient
@@ -140,6 +141,11 @@ class TestAnnounce:
             "final": False,
         }
 
+        email = next(r for r in expiring if r[2] == "email")
+        day = expires_at.astimezone(UTC)
+        subject = compose(email[5], recipient=str(email[4]), sender="finsync <finsync@localhost>")["Subject"]
+        assert subject == f"finsync: your consent with {SANDBOX_BANK} ends on {day.day} {day:%B %Y}"
+
         after = expires_at + timedelta(minutes=5)
         made = announce(pipeline_database, after)
         assert [(a.kind, a.ends_at) for a in made] == [(ConsentNoticeKind.expired, expires_at)]
@@ -150,6 +156,7 @@ class TestAnnounce:
             "connection_id": str(connection_id),
             "institution_name": SANDBOX_BANK,
             "provider": "gocardless",
+            "ends_at": expires_at.astimezone(UTC).isoformat(),
             "ended_at": expires_at.astimezone(UTC).isoformat(),
             "reason": "expired",
         }
@@ -239,6 +246,27 @@ class TestAnnounce:
             ("consent.expiring", "email"),
             ("consent.expiring", "webhook"),
         ]
+
+    def test_a_failed_announcement_leaves_no_notice_and_is_made_at_the_next_evaluation(
+        self, pipeline_database: Engine, sandbox: SandboxControl
+    ) -> None:
+        failing, expires_at = linked(pipeline_database, sandbox)
+        fine, _ = linked(pipeline_database, sandbox, customer="bob")
+        failing_user = user_of(pipeline_database, failing)
+
+        def refuse_one(session: Session, *, user_id: uuid.UUID, **kwargs: Any) -> uuid.UUID:
+            if user_id == failing_user:
+                raise RuntimeError("the outbox refused")
+            return enqueue(session, user_id=user_id, **kwargs)
+
+        now = expires_at - timedelta(days=10)
+        made = announce_consents(sessions(pipeline_database), now=now, enqueue=refuse_one)
+        assert [a.connection_id for a in made] == [fine]
+        assert rows(pipeline_database, "SELECT count(*) FROM consent_notices WHERE connection_id = :c", c=failing) == [
+            (0,)
+        ]
+        assert [a.connection_id for a in announce(pipeline_database, now)] == [failing]
+        assert events(pipeline_database, failing_user) == [("consent.expiring", "email")]
 
     def test_each_event_goes_to_its_own_user_only(self, pipeline_database: Engine, sandbox: SandboxControl) -> None:
         mine, expires_at = linked(pipeline_database, sandbox)
@@ -402,6 +430,19 @@ class TestCleanUpGoCardless:
         assert result.failed == []
         assert gone_at_gocardless(gocardless, first_req)
         assert (status_of(pipeline_database, first), status_of(pipeline_database, second)) == ("rejected", "rejected")
+
+    def test_no_call_is_started_once_the_time_budget_is_spent(
+        self, pipeline_database: Engine, gocardless: GoCardlessClient, gc_provider: GoCardlessProvider
+    ) -> None:
+        connection_id = start_connect(pipeline_database, gocardless)
+        later = clock.now() + ABANDONED_AFTER + timedelta(minutes=1)
+        result = clean_up_consents(
+            sessions(pipeline_database), gocardless=gc_provider, enablebanking=None, now=later, time_budget=timedelta(0)
+        )
+        assert (result.requisitions_deleted, result.failed) == ([], [])
+        [(requisition_id, _, gone)] = requisitions_of(pipeline_database, connection_id)
+        assert not gone
+        assert not gone_at_gocardless(gocardless, requisition_id)
 
 
 # -- clean-up: Enable Banking -------------------------------------------------------------------------------------
