@@ -41,7 +41,7 @@ from src.models.notifications import (
 )
 from src.notifications.mail import Mailer, compose
 from src.notifications.signing import EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, signature_header
-from src.notifications.urls import UnsafeWebhookUrlError, validate_webhook_url
+from src.notifications.urls import DeliveryTarget, UnsafeWebhookUrlError, delivery_target
 from src.settings import Environment, settings
 
 log = logging.getLogger(__name__)
@@ -149,10 +149,17 @@ def _delivered(row: NotificationOutbox, now: datetime) -> Outcome:
 
 
 def _post(
-    session: Session, row: NotificationOutbox, endpoint: WebhookEndpoint, secret: str, http: httpx.Client, now: datetime
+    session: Session,
+    row: NotificationOutbox,
+    endpoint: WebhookEndpoint,
+    target: DeliveryTarget,
+    secret: str,
+    http: httpx.Client,
+    now: datetime,
 ) -> Outcome:
     body = json.dumps(row.payload, separators=(",", ":"), ensure_ascii=False).encode()
     headers = {
+        **target.headers,
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         SIGNATURE_HEADER: signature_header(secret, body, now),
@@ -164,7 +171,12 @@ def _post(
     error: str | None = None
     try:
         response = http.post(
-            endpoint.url, content=body, headers=headers, timeout=DELIVERY_TIMEOUT, follow_redirects=False
+            target.url,
+            content=body,
+            headers=headers,
+            timeout=DELIVERY_TIMEOUT,
+            follow_redirects=False,
+            extensions=target.extensions,
         )
         status = response.status_code
         if not 200 <= status < 300:
@@ -197,7 +209,7 @@ def _deliver_webhook(session: Session, row: NotificationOutbox, http: httpx.Clie
         row.last_error = "the endpoint is disabled"
         return Outcome.gave_up
     try:
-        validate_webhook_url(endpoint.url, production=settings.finsync_env is Environment.production)
+        target = delivery_target(endpoint.url, production=settings.finsync_env is Environment.production)
     except UnsafeWebhookUrlError as exc:
         session.add(
             WebhookDelivery(
@@ -215,7 +227,7 @@ def _deliver_webhook(session: Session, row: NotificationOutbox, http: httpx.Clie
         secret = secret_box(settings).open(endpoint.secret).value
     except UndecryptableSecretError:
         return _failed(row, now, "the signing secret cannot be decrypted with FINSYNC_SECRET_KEY")
-    return _post(session, row, endpoint, secret, http, now)
+    return _post(session, row, endpoint, target, secret, http, now)
 
 
 def _deliver_email(row: NotificationOutbox, mailer: Mailer, now: datetime) -> Outcome:

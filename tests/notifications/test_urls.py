@@ -1,9 +1,12 @@
 """Which webhook URLs are accepted: in production https to public addresses only; in development also http and
 loopback (a receiver on the developer's machine)."""
 
+import ipaddress
+
 import pytest
 
-from src.notifications import UnsafeWebhookUrlError, validate_webhook_url
+from src.notifications import UnsafeWebhookUrlError, urls, validate_webhook_url
+from src.notifications.urls import DeliveryTarget, delivery_target
 
 
 class TestProduction:
@@ -52,3 +55,40 @@ class TestDevelopment:
     def test_other_schemes_credentials_and_nonsense_are_refused(self, url: str) -> None:
         with pytest.raises(UnsafeWebhookUrlError):
             validate_webhook_url(url, production=False)
+
+
+class TestDeliveryTarget:
+    """A delivery connects to the address it checked, so the name cannot be re-pointed in between. The resolver is
+    pointed at fixed answers here: no local DNS server can give a public address to a test name."""
+
+    def test_in_production_a_name_is_pinned_to_its_checked_address_and_kept_for_host_and_tls(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(urls, "_resolve", lambda host, port: [ipaddress.ip_address("93.184.216.34")])
+        target = delivery_target("https://hooks.example.test:8443/in?x=1", production=True)
+        assert target.url == "https://93.184.216.34:8443/in?x=1"
+        assert target.headers == {"Host": "hooks.example.test:8443"}
+        assert target.extensions == {"sni_hostname": "hooks.example.test"}
+        monkeypatch.setattr(urls, "_resolve", lambda host, port: [ipaddress.ip_address("2606:2800:220:1::1")])
+        assert delivery_target("https://hooks.example.test/in", production=True).url == (
+            "https://[2606:2800:220:1::1]/in"
+        )
+
+    def test_a_name_re_pointed_inside_after_registration_is_refused_at_delivery(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(urls, "_resolve", lambda host, port: [ipaddress.ip_address("93.184.216.34")])
+        url = validate_webhook_url("https://hooks.example.test/in", production=True)
+        monkeypatch.setattr(
+            urls,
+            "_resolve",
+            lambda host, port: [ipaddress.ip_address("93.184.216.34"), ipaddress.ip_address("10.0.0.5")],
+        )
+        with pytest.raises(UnsafeWebhookUrlError, match=r"private or local address \(10\.0\.0\.5\)"):
+            delivery_target(url, production=True)
+
+    def test_an_address_literal_and_development_are_requested_as_written(self) -> None:
+        assert delivery_target("https://93.184.216.34/in", production=True) == DeliveryTarget(
+            "https://93.184.216.34/in"
+        )
+        assert delivery_target("http://localhost:9/in", production=False) == DeliveryTarget("http://localhost:9/in")
