@@ -185,6 +185,9 @@ def _post(
         error = "no answer in time"
     except httpx.HTTPError as exc:
         error = f"could not connect ({type(exc).__name__})"
+    except Exception as exc:  # one row's odd failure must not stop the outbox: it is retried like any failure
+        error = f"could not send ({type(exc).__name__})"
+        log.warning("webhook send failed unexpectedly", extra={**_context(row), "error": type(exc).__name__})
     duration_ms = int((time.monotonic() - started) * 1000)
     session.add(
         WebhookDelivery(
@@ -238,6 +241,9 @@ def _deliver_email(row: NotificationOutbox, mailer: Mailer, now: datetime) -> Ou
         mailer.send(compose(row.payload, recipient=row.recipient, sender=mailer.sender))
     except (smtplib.SMTPException, OSError) as exc:
         return _failed(row, now, f"the mail server did not take it ({type(exc).__name__})")
+    except Exception as exc:  # one row's odd failure must not stop the outbox: it is retried like any failure
+        log.warning("e-mail send failed unexpectedly", extra={**_context(row), "error": type(exc).__name__})
+        return _failed(row, now, f"could not send ({type(exc).__name__})")
     return _delivered(row, now)
 
 

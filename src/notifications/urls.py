@@ -95,6 +95,8 @@ def _check(url: str, *, production: bool) -> tuple[str, SplitResult, list[Addres
     url = url.strip()
     if len(url) > MAX_URL_LENGTH:
         raise UnsafeWebhookUrlError(f"The URL is longer than {MAX_URL_LENGTH} characters.")
+    if any(character.isspace() or not character.isprintable() for character in url):
+        raise UnsafeWebhookUrlError("The URL must not contain spaces or control characters.")
     try:
         parts = urlsplit(url)
         port = parts.port

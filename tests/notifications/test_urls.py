@@ -50,7 +50,16 @@ class TestDevelopment:
         assert validate_webhook_url(url, production=False) == url
 
     @pytest.mark.parametrize(
-        "url", ["ftp://127.0.0.1/hook", "127.0.0.1:9000/hook", "http://user:pw@127.0.0.1/", "http://[::1/"]
+        "url",
+        [
+            "ftp://127.0.0.1/hook",
+            "127.0.0.1:9000/hook",
+            "http://user:pw@127.0.0.1/",
+            "http://[::1/",
+            "http://127.0.0.1/a b",
+            "http://127.0.0.1/\x1b[31m",
+            "http://127.0.0.1:99999/",
+        ],
     )
     def test_other_schemes_credentials_and_nonsense_are_refused(self, url: str) -> None:
         with pytest.raises(UnsafeWebhookUrlError):
