@@ -10,13 +10,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from src.db.encryption import secret_box
 from src.kit.pagination import InvalidCursorError, decode_cursor, encode_cursor
 from src.models import User
-from src.models.notifications import WebhookDelivery, WebhookEndpoint
+from src.models.notifications import NotificationOutbox, WebhookDelivery, WebhookEndpoint
 from src.notifications import UnsafeWebhookUrlError, enqueue_test, new_signing_secret, validate_webhook_url
 from src.settings import Environment, settings
 from src.webhooks.exceptions import TooManyWebhooksError, WebhookNotFoundError, WebhookUrlRefusedError
@@ -99,6 +99,9 @@ class WebhookService:
     def delete(self, session: Session, user: User, webhook_id: uuid.UUID) -> None:
         """Delete an endpoint, with what it still had to receive and its log."""
         endpoint = self.get(session, user, webhook_id)
+        # The outbox rows first, then the endpoint: the deliverer locks a row, then (its log's foreign key) the
+        # endpoint; deleting in that order waits for a delivery in flight instead of deadlocking with it.
+        session.execute(delete(NotificationOutbox).where(NotificationOutbox.endpoint_id == endpoint.id))
         session.delete(endpoint)
         session.flush()
         log.info("webhook deleted", extra={"user_id": str(user.id), "endpoint_id": str(webhook_id)})

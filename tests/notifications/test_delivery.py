@@ -14,8 +14,8 @@ from src.models import WebhookDelivery
 from src.notifications import EventType, deliver_due, verify_signature
 from src.notifications.delivery import FIRST_RETRY, GIVE_UP_AFTER, MAX_RETRY, backoff
 from src.settings import Environment, settings
+from tests.harness.outbox import OutboxDatabase
 from tests.harness.webhooks import Receiver
-from tests.notifications.conftest import OutboxDatabase
 
 SYNCED = EventType.sync_completed
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)

@@ -13,7 +13,8 @@ from src.devstack.mailbox import saved_messages, start_mailbox
 from src.notifications import EventType, deliver_due
 from src.notifications.mail import Mailer
 from src.settings import settings
-from tests.notifications.conftest import Mailbox, OutboxDatabase
+from tests.harness.outbox import OutboxDatabase
+from tests.notifications.conftest import Mailbox
 
 AT = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 EXPIRING = {"connection_id": "c-1", "institution_name": "Thistle Bank", "ends_at": "2027-03-01T00:00:00+00:00"}

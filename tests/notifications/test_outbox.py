@@ -13,7 +13,7 @@ from src.models.notifications import SUBSCRIBABLE_EVENTS, NotificationChannel
 from src.notifications import EventType, enqueue
 from src.webhooks.schemas import WebhookEvent
 from tests.factories import create_user
-from tests.notifications.conftest import OutboxDatabase
+from tests.harness.outbox import OutboxDatabase
 
 AT = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 

@@ -11,8 +11,8 @@ from src import clock
 from src.notifications import EventType
 from src.orchestration.notifications import NOTIFICATION_SENSORS, deliver_notifications
 from src.orchestration.resources import RESOURCES, PostgresDatabase
+from tests.harness.outbox import OutboxDatabase
 from tests.harness.webhooks import Receiver
-from tests.notifications.conftest import OutboxDatabase
 
 
 class TestDeliverNotificationsSensor:
