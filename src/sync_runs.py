@@ -23,6 +23,11 @@ CONNECTION_JOBS = frozenset({CONNECTION_JOB, ENABLEBANKING_CONNECTION_JOB})
 
 CONNECTION_TAG = "finsync/connection_id"
 """On every connection-scoped run: the instance allows one run per value at a time (deploy/dagster*.yaml)."""
+JOB_TAG = "finsync/job_id"
+"""On every run a sync job launched or asked for: how a launch retry finds the run an unanswered attempt created,
+and how the background sync's run-status sensors find the job of a run."""
+TRIGGER_TAG = "finsync/trigger"
+"""`scheduled` on the background sync's runs (a person's runs carry none)."""
 
 CONNECTION_JOB_OPS = (
     "source__gocardless__extract__requisitions",
@@ -75,17 +80,18 @@ class ConnectionRun:
 
 
 def connection_run(
-    connection_id: str, provider: str = "gocardless", person: PersonPresent | None = None
+    connection_id: str, provider: str = "gocardless", person: PersonPresent | None = None, *, scheduled: bool = False
 ) -> ConnectionRun:
     """The run that syncs one connection with its provider's job, every op scoped to it and tagged with it (so that
     no two runs of one connection ever overlap, whoever launched them). `person` reaches Enable Banking's ops only
-    (GoCardless has no notion of an attended read)."""
+    (GoCardless has no notion of an attended read). `scheduled`: a background run, which reads only the scopes the
+    quota planner says are due."""
     job, ops = PROVIDER_CONNECTION_JOBS[provider]
     config: dict[str, Any] = {"connection_id": connection_id}
+    tags = {CONNECTION_TAG: connection_id}
     if provider == "enablebanking" and person is not None:
         config |= {"psu_ip_address": person.ip_address, "psu_user_agent": person.user_agent}
-    return ConnectionRun(
-        job=job,
-        run_config={"ops": {name: {"config": dict(config)} for name in ops}},
-        tags={CONNECTION_TAG: connection_id},
-    )
+    if scheduled:
+        config["scheduled"] = True
+        tags[TRIGGER_TAG] = "scheduled"
+    return ConnectionRun(job=job, run_config={"ops": {name: {"config": dict(config)} for name in ops}}, tags=tags)

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from src.kit.schemas import WITHOUT_NUL, Schema
-from src.models.enums import ConnectionStatus, Provider
+from src.models.enums import ConnectionStatus, GcScope, Provider
 from src.providers.gocardless.ids import INSTITUTION_ID_PATTERN
 
 if TYPE_CHECKING:
     from src.connections.service import ConnectionView
+    from src.ingest.quota import ConnectionPlan
 
 
 class ConnectionCreate(Schema):
@@ -46,6 +47,53 @@ class InstitutionSummary(Schema):
     logo: str | None = None
 
 
+class ScopeAllowance(Schema):
+    """One scope of an account at the bank: the calls left and when they come back (src/ingest/quota.py)."""
+
+    scope: GcScope = Field(description="`details`, `balances` or `transactions`: banks count each separately.")
+    limit: int = Field(description="Calls the bank allows per day for this scope.")
+    remaining: int = Field(description="Calls left until `resets_at`.")
+    resets_at: datetime | None = Field(description="When the calls come back (null: the full allowance is there).")
+    next_call_at: datetime = Field(
+        description="When the background sync may read this scope next (now or earlier: at its next run)."
+    )
+
+
+class AccountAllowanceRead(Schema):
+    account_id: uuid.UUID | None = Field(description="The account (null until its first sync has derived it).")
+    scopes: list[ScopeAllowance]
+
+
+class BackgroundSyncRead(Schema):
+    """What the background sync will do for an active connection. Banks allow about four reads a day per account
+    and scope; the background sync spreads them and keeps one for the person's Sync now (GoCardless)."""
+
+    next_sync_at: datetime = Field(description="When the background sync will next read this connection.")
+    accounts: list[AccountAllowanceRead]
+
+    @classmethod
+    def from_plan(cls, plan: "ConnectionPlan") -> "BackgroundSyncRead":
+        return cls(
+            next_sync_at=plan.next_sync_at,
+            accounts=[
+                AccountAllowanceRead(
+                    account_id=account.account_id,
+                    scopes=[
+                        ScopeAllowance(
+                            scope=scope,
+                            limit=state.limit,
+                            remaining=state.remaining,
+                            resets_at=state.resets_at,
+                            next_call_at=state.next_call_at,
+                        )
+                        for scope, state in account.scopes.items()
+                    ],
+                )
+                for account in plan.accounts.values()
+            ],
+        )
+
+
 class ConnectionRead(Schema):
     id: uuid.UUID
     provider: Provider = Field(description="The bank-data provider this connection goes through.")
@@ -58,6 +106,9 @@ class ConnectionRead(Schema):
     expiring_soon: bool = Field(description="Active and within EXPIRING_SOON_DAYS of expiry: offer re-authorising.")
     last_synced_at: datetime | None
     account_count: int
+    background_sync: BackgroundSyncRead | None = Field(
+        default=None, description="Active connections: calls left per account and scope, and the next background sync."
+    )
 
     @classmethod
     def from_view(cls, view: "ConnectionView") -> "ConnectionRead":
@@ -74,6 +125,7 @@ class ConnectionRead(Schema):
             expiring_soon=view.expiring_soon,
             last_synced_at=connection.last_synced_at,
             account_count=view.account_count,
+            background_sync=BackgroundSyncRead.from_plan(view.plan) if view.plan is not None else None,
         )
 
 

@@ -11,7 +11,7 @@ import logging
 import math
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select
@@ -27,8 +27,10 @@ from src.connections.exceptions import (
 )
 from src.ingest import raw
 from src.ingest.accounts import derive_accounts
+from src.ingest.allowances import connection_plans
 from src.ingest.connections import derive_connections
 from src.ingest.consents import warn_when_allowance_runs_short
+from src.ingest.quota import ConnectionPlan
 from src.institutions.service import institution as institution_service
 from src.integrations.providers import api_error, bank_of
 from src.models import Account, Connection, EbAccount, EbSession, GcAccount, GcRequisition, Institution, User
@@ -55,6 +57,8 @@ class ConnectionView:
     status: ConnectionStatus
     days_left: int | None
     expiring_soon: bool
+    plan: ConnectionPlan | None = None
+    """The background sync's plan for an active connection (calls left, next sync); None otherwise."""
 
 
 def callback_url() -> str:
@@ -97,7 +101,10 @@ class ConnectionService:
         if connection_id is not None:
             statement = statement.where(Connection.id == connection_id)
         now = datetime.now(UTC)
-        return [self._view(c, i, int(n), now) for c, i, n in session.execute(statement)]
+        views = [self._view(c, i, int(n), now) for c, i, n in session.execute(statement)]
+        active = [view.connection.id for view in views if view.status is ConnectionStatus.active]
+        plans = connection_plans(session, active, clock.now()) if active else {}
+        return [replace(view, plan=plans.get(view.connection.id)) for view in views]
 
     @staticmethod
     def _view(connection: Connection, institution: Institution, account_count: int, now: datetime) -> ConnectionView:

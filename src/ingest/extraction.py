@@ -8,15 +8,16 @@ to the raw tables, not failures of the run.
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from src import clock
 from src.db import unit_of_work
 from src.ingest import raw
 from src.ingest.keys import assign_keys
@@ -130,7 +131,7 @@ def _handle_error(
     if isinstance(exc, errors.RateLimitExceededError):
         if exc.scope != "general":
             reset_at = _reset_of(exc, now)
-            raw.record_exhausted(session, account, scope, remaining=0, limit=None, reset_at=reset_at)
+            raw.record_exhausted(session, account, scope, remaining=0, limit=None, reset_at=reset_at, now=now)
         return ExtractResult(account, SyncOutcomeKind.rate_limited, _describe(exc))
     if isinstance(exc, errors.AccessExpiredError):
         raw.record_access(session, account, GcAccessState.expired, _describe(exc))
@@ -161,9 +162,11 @@ def extract_scope(
     concurrency: int,
     overlap_days: int = 10,
     run_id: str | None = None,
+    planned: Mapping[str, frozenset[GcScope]] | None = None,
 ) -> list[ExtractResult]:
     """Fetch one scope for every target account, `concurrency` accounts at a time. `run_id` (the Dagster run) is
-    recorded with each account's transactions outcome, so the run's outcome never reads an older run's."""
+    recorded with each account's transactions outcome, so the run's outcome never reads an older run's. `planned`:
+    see `extract_each`."""
     fetchers: dict[GcScope, Callable[[Session, AccountTarget, datetime], ExtractResult]] = {
         GcScope.details: lambda s, t, now: _fetch_details(s, client, t, now),
         GcScope.balances: lambda s, t, now: _fetch_balances(s, client, t, now),
@@ -181,6 +184,7 @@ def extract_scope(
         key_of=lambda target: target.gc_account_id,
         context_of=lambda target: {"connection_id": str(target.connection_id), "gc_account_id": target.gc_account_id},
         thread_prefix="extract",
+        planned=planned,
     )
 
 
@@ -213,14 +217,21 @@ def extract_each(
     key_of: Callable[[Target], str],
     context_of: Callable[[Target], dict[str, str]],
     thread_prefix: str,
+    planned: Mapping[str, frozenset[GcScope]] | None = None,
 ) -> list[ExtractResult]:
     """Every provider's extraction loop: one unit of work per account (one account's failure keeps the others'
     rows), `concurrency` accounts at a time; the transactions read decides the account's outcome for the run and is
-    recorded with `run_id`, so the run's outcome never reads an older run's; one log line per account."""
+    recorded with `run_id`, so the run's outcome never reads an older run's; one log line per account.
+
+    `planned` (a background run): the scopes the quota planner says are due, per account key; an account whose
+    scope is not among them is skipped without a call (outcome None)."""
 
     def one(target: Target) -> ExtractResult:
-        now = datetime.now(UTC)
+        now = clock.now()
         context = {**context_of(target), "scope": scope}
+        if planned is not None and scope not in planned.get(key_of(target), frozenset()):
+            log.info("not due", extra=context)
+            return ExtractResult(key_of(target), None)
         with unit_of_work(factory) as session:
             result, retry_at = extract_one(session, target, now)
             if scope is GcScope.transactions and result.outcome is not None:
@@ -267,8 +278,10 @@ def _extract_one(
 def _fetch_details(session: Session, client: GoCardlessClient, target: AccountTarget, now: datetime) -> ExtractResult:
     metadata = client.get_account(target.gc_account_id)
     details = client.get_account_details(target.gc_account_id)
-    raw.store_account_payloads(session, target.gc_account_id, metadata=metadata.payload, details=details.payload)
-    raw.record_limits(session, target.gc_account_id, GcScope.details, details.rate_limits)
+    raw.store_account_payloads(
+        session, target.gc_account_id, metadata=metadata.payload, details=details.payload, read_at=now
+    )
+    raw.record_limits(session, target.gc_account_id, GcScope.details, details.rate_limits, now)
     raw.record_access(session, target.gc_account_id, GcAccessState.ok)
     return ExtractResult(target.gc_account_id, SyncOutcomeKind.synced)
 
@@ -276,7 +289,7 @@ def _fetch_details(session: Session, client: GoCardlessClient, target: AccountTa
 def _fetch_balances(session: Session, client: GoCardlessClient, target: AccountTarget, now: datetime) -> ExtractResult:
     balances = client.get_account_balances(target.gc_account_id)
     raw.store_balances(session, target.gc_account_id, balances.payload, now)
-    raw.record_limits(session, target.gc_account_id, GcScope.balances, balances.rate_limits)
+    raw.record_limits(session, target.gc_account_id, GcScope.balances, balances.rate_limits, now)
     return ExtractResult(target.gc_account_id, SyncOutcomeKind.synced)
 
 
@@ -319,5 +332,5 @@ def _fetch_transactions(
     raw.store_transactions(
         session, target.gc_account_id, keyed, fetched_from=date_from, fetched_to=None, fetched_at=now
     )
-    raw.record_limits(session, target.gc_account_id, GcScope.transactions, response.rate_limits)
+    raw.record_limits(session, target.gc_account_id, GcScope.transactions, response.rate_limits, now)
     return ExtractResult(target.gc_account_id, SyncOutcomeKind.synced)

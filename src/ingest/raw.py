@@ -93,12 +93,15 @@ def store_account_payloads(
     *,
     metadata: dict[str, Any] | None = None,
     details: dict[str, Any] | None = None,
+    read_at: datetime | None = None,
 ) -> None:
+    """The account's metadata and details as GoCardless sent them; `read_at`: when the details were read."""
     values: dict[str, Any] = {"last_seen_at": func.now()}
     if metadata is not None:
         values["metadata_payload"] = metadata
     if details is not None:
         values["details_payload"] = details
+        values["details_fetched_at"] = read_at or func.now()
     session.execute(update(GcAccount).where(GcAccount.id == gc_account_id).values(**values))
 
 
@@ -133,8 +136,11 @@ def record_requisition_gone(session: Session, requisition_id: str) -> None:
     )
 
 
-def record_limits(session: Session, gc_account_id: str, scope: GcScope, limits: RateLimits | None) -> None:
-    """Keep the account's per-scope allowance from a response's headers (absent headers change nothing)."""
+def record_limits(
+    session: Session, gc_account_id: str, scope: GcScope, limits: RateLimits | None, now: datetime
+) -> None:
+    """Keep the account's per-scope allowance from a response's headers (absent headers change nothing); `now` is
+    when the call was made (the planner spreads the next calls from it)."""
     if limits is None or limits.account_remaining is None:
         return
     record_exhausted(
@@ -144,6 +150,7 @@ def record_limits(session: Session, gc_account_id: str, scope: GcScope, limits: 
         remaining=limits.account_remaining,
         limit=limits.account_limit,
         reset_at=limits.account_reset_at,
+        now=now,
     )
 
 
@@ -155,9 +162,10 @@ def record_exhausted(
     remaining: int,
     limit: int | None,
     reset_at: datetime | None,
+    now: datetime,
 ) -> None:
     statement = insert(GcAccountLimit).values(
-        gc_account_id=gc_account_id, scope=scope, limit=limit, remaining=remaining, reset_at=reset_at
+        gc_account_id=gc_account_id, scope=scope, limit=limit, remaining=remaining, reset_at=reset_at, updated_at=now
     )
     session.execute(
         statement.on_conflict_do_update(
@@ -166,7 +174,7 @@ def record_exhausted(
                 "limit": func.coalesce(statement.excluded.limit, GcAccountLimit.limit),
                 "remaining": statement.excluded.remaining,
                 "reset_at": statement.excluded.reset_at,
-                "updated_at": func.now(),
+                "updated_at": now,
             },
         )
     )

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field
 
 from src.kit.schemas import Schema
-from src.models.enums import JobEntityType, JobStatus, JobType, SyncOutcomeKind
+from src.models.enums import JobEntityType, JobStatus, JobTrigger, JobType, SyncOutcomeKind
 
 if TYPE_CHECKING:
     from src.jobs.service import JobView
@@ -37,6 +37,7 @@ class JobRead(Schema):
     status: JobStatus
     entity_type: JobEntityType
     entity_id: uuid.UUID
+    trigger: JobTrigger = Field(description="`manual` (Sync now, the first sync) or `scheduled` (the background sync).")
     created_at: datetime
     started_at: datetime | None
     completed_at: datetime | None
@@ -59,6 +60,7 @@ class JobRead(Schema):
             status=job.status,
             entity_type=job.entity_type,
             entity_id=job.entity_id,
+            trigger=job.trigger,
             created_at=job.created_at,
             started_at=job.started_at,
             completed_at=job.completed_at,

@@ -29,9 +29,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import case, func, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from src.ingest.job_runs import CANCELED_MESSAGE, DAGSTER_STATUS, FINISHED, announce_finished, judge_jobs, new_job
+from src.ingest.verdict import INTERNAL_FAILURE_MESSAGE
 from src.jobs.exceptions import (
     ConnectionNotSyncableError,
     JobFinishedError,
@@ -39,7 +40,6 @@ from src.jobs.exceptions import (
     RateLimitedError,
     SyncEngineUnavailableError,
 )
-from src.jobs.verdict import INTERNAL_FAILURE_MESSAGE, AccountOutcome, account_label, judge
 from src.models import Account, Connection, GcAccount, GcAccountLimit, Job, SyncOutcome, User
 from src.models.connections import effective_status
 from src.models.enums import (
@@ -49,11 +49,11 @@ from src.models.enums import (
     GcScope,
     JobEntityType,
     JobStatus,
+    JobTrigger,
     JobType,
     Provider,
 )
 from src.models.gocardless import calls_back_at
-from src.models.jobs import UNFINISHED_JOB_PREDICATE
 from src.providers.dagster.client import (
     DagsterClient,
     Launched,
@@ -64,29 +64,15 @@ from src.providers.dagster.client import (
     Unreachable,
 )
 from src.settings import settings
-from src.sync_runs import PersonPresent, connection_run
+from src.sync_runs import JOB_TAG, PersonPresent, connection_run
 
 log = logging.getLogger(__name__)
 
-JOB_TAG = "finsync/job_id"  # on every run a job launches: how a retry finds the run an unanswered attempt created
 POLL_INTERVAL = timedelta(seconds=1)  # between two reads of a job's run
 LAUNCH_RETRY_INTERVAL = timedelta(seconds=5)  # between two launch attempts of a job that has no run yet
 UNREACHABLE_MESSAGE = "The sync engine is not answering yet; finsync keeps trying to start this sync."
 GAVE_UP_MESSAGE = "could not reach the sync engine"
 FORGOTTEN_MESSAGE = "The sync engine no longer knows this run; please start the sync again."
-
-DAGSTER_STATUS = {
-    "QUEUED": JobStatus.running,
-    "NOT_STARTED": JobStatus.running,
-    "MANAGED": JobStatus.running,
-    "STARTING": JobStatus.running,
-    "STARTED": JobStatus.running,
-    "CANCELING": JobStatus.running,
-    "SUCCESS": JobStatus.completed,
-    "FAILURE": JobStatus.failed,
-    "CANCELED": JobStatus.canceled,
-}
-FINISHED = (JobStatus.completed, JobStatus.failed, JobStatus.canceled)
 
 
 @dataclass(frozen=True)
@@ -120,22 +106,7 @@ class JobService:
                 headers={"Retry-After": str(seconds)},
                 extra={"retry_at": retry_at.isoformat()},
             )
-        inserted = session.execute(
-            insert(Job)
-            .values(
-                id=uuid.uuid4(),
-                user_id=connection.user_id,
-                job_type=JobType.sync,
-                entity_type=JobEntityType.connection,
-                entity_id=connection.id,
-                status=JobStatus.pending,
-            )
-            .on_conflict_do_nothing(
-                index_elements=[Job.job_type, Job.entity_type, Job.entity_id],
-                index_where=UNFINISHED_JOB_PREDICATE,
-            )
-            .returning(Job.id)
-        ).scalar_one_or_none()
+        inserted = new_job(session, user_id=connection.user_id, connection_id=connection.id, trigger=JobTrigger.manual)
         if inserted is None:
             existing = session.scalar(
                 select(Job).where(
@@ -275,42 +246,24 @@ class JobService:
                     self._apply(job, results.get(run_id, NotFound(run_id)))
                 self._judge(session, [job for job in running.values() if job.status is JobStatus.completed])
         session.flush()
+        # Finished here, under the claim: announced once (the background sync's sensors skip a finished job).
+        for job in claimed:
+            if job.status in FINISHED:
+                announce_finished(session, job)
 
     @staticmethod
     def _judge(session: Session, jobs: list[Job]) -> None:
-        """A run that ended without crashing is judged by its accounts (`src.jobs.verdict`)."""
-        if not jobs:
-            return
-        by_run: dict[str, list[AccountOutcome]] = {job.dagster_run_id: [] for job in jobs if job.dagster_run_id}
-        rows = session.execute(
-            select(SyncOutcome, Account.display_name, Account.name, Account.iban)
-            .join(Account, Account.id == SyncOutcome.account_id)
-            .where(SyncOutcome.dagster_run_id.in_(list(by_run)))
-            .order_by(Account.created_at, Account.id)
-        )
-        for outcome, display_name, name, iban in rows:
-            by_run[outcome.dagster_run_id].append(
-                AccountOutcome(
-                    account=account_label(display_name, name, iban),
-                    outcome=outcome.outcome,
-                    message=outcome.message,
-                    retry_at=outcome.retry_at,
-                )
-            )
-        for job in jobs:
-            verdict = judge(by_run.get(job.dagster_run_id or "", []))
-            job.status, job.error_message = verdict.status, verdict.message
-            if verdict.status is JobStatus.failed:
-                log.warning(
-                    "sync run synced no account",
-                    extra={"job_id": str(job.id), "run_id": job.dagster_run_id, "connection_id": str(job.entity_id)},
-                )
+        """A run that ended without crashing is judged by its accounts (`src.ingest.verdict`)."""
+        if jobs:
+            judge_jobs(session, jobs)
 
     def _relaunch_or_give_up(self, session: Session, dagster: DagsterClient, job: Job) -> None:
         if datetime.now(UTC) - job.created_at >= timedelta(minutes=settings.job_launch_window_minutes):
             self._give_up(job, datetime.now(UTC))
             session.flush()
-        else:
+        elif job.trigger is not JobTrigger.scheduled:
+            # A background job's run is launched by the daemon (the sensor asked for it); it learns its run id when
+            # the run starts (src/orchestration/background.py). Launching it here would run the connection twice.
             self._launch(session, dagster, job)
 
     @staticmethod
@@ -340,7 +293,7 @@ class JobService:
                 },
             )
         elif job.status is JobStatus.canceled:
-            job.error_message = "The sync was canceled."
+            job.error_message = CANCELED_MESSAGE
 
     # -- reading --------------------------------------------------------------------------------------------------
     def _own(self, session: Session, user: User, job_id: uuid.UUID) -> Job:

@@ -10,3 +10,6 @@ class ConnectionScopeConfig(dg.Config):
     of a run names the same one, or none does (`scope.py` holds the rule)."""
 
     connection_id: Optional[str] = None
+    scheduled: bool = False
+    """A background run: each account's scopes are read only when the quota planner says they are due
+    (src/ingest/quota.py), so the run never spends the call kept for the person's Sync now."""

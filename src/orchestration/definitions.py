@@ -6,8 +6,15 @@ workspace.yaml loads this file with `python_file`, as a top-level module: absolu
 
 import dagster as dg
 
+from src.orchestration.background import JOB_RUN_SENSORS
+from src.orchestration.consents import CONSENT_SENSORS
 from src.orchestration.enablebanking.definitions import defs as enablebanking_defs
 from src.orchestration.gocardless.definitions import defs as gocardless_defs
+from src.orchestration.notifications import NOTIFICATION_SENSORS
 from src.orchestration.resources import RESOURCES
 
-defs = dg.Definitions.merge(gocardless_defs, enablebanking_defs, dg.Definitions(resources=RESOURCES))
+defs = dg.Definitions.merge(
+    gocardless_defs,
+    enablebanking_defs,
+    dg.Definitions(sensors=[*JOB_RUN_SENSORS, *CONSENT_SENSORS, *NOTIFICATION_SENSORS], resources=RESOURCES),
+)

@@ -5,14 +5,17 @@ Thin, like the assets: the work is in `src/ingest/`. Each provider's assets pass
 transaction source."""
 
 import uuid
+from collections.abc import Mapping
 
 import dagster as dg
 
+from src import clock
 from src.ingest import balances, outcomes
 from src.ingest.accounts import account_ids_of
+from src.ingest.allowances import connection_plans
 from src.ingest.extraction import ExtractResult
 from src.ingest.transactions import RawTransactionSource, sync_account_transactions
-from src.models.enums import SyncOutcomeKind
+from src.models.enums import GcScope, SyncOutcomeKind
 from src.orchestration.config import ConnectionScopeConfig
 from src.orchestration.resources import PostgresDatabase
 from src.orchestration.scope import RunContext, connections_in_scope
@@ -25,6 +28,18 @@ def outcome_metadata(results: list[ExtractResult]) -> dict[str, int]:
     for result in results:
         counts[result.outcome.value if result.outcome else "not_due"] += 1
     return {"accounts": len(results), **counts}
+
+
+def planned_scopes(
+    config: ConnectionScopeConfig, database: PostgresDatabase, connection_ids: list[uuid.UUID]
+) -> Mapping[str, frozenset[GcScope]] | None:
+    """For a background run, the scopes the quota planner says are due now, per provider account id; None for a
+    person's run (Sync now reads every scope that has a call left)."""
+    if not config.scheduled:
+        return None
+    with database.sessions()() as session:
+        plans = connection_plans(session, connection_ids, clock.now())
+    return {key: account.call_now for plan in plans.values() for key, account in plan.accounts.items()}
 
 
 def scoped_accounts(

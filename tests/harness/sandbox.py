@@ -7,6 +7,7 @@ Everything else goes over HTTP to the official paths under `/api/v2/`, exactly a
 """
 
 import os
+import random
 import socket
 import subprocess
 import time
@@ -47,7 +48,9 @@ def free_port() -> int:
     index = int(worker) if worker.isdigit() else 0
     low = _LISTEN_LOW + index * _WORKER_SLICE
     high = min(low + _WORKER_SLICE, _ephemeral_range()[0])
-    for port in range(low, high):
+    # From a random point of the slice: two test runs on one machine do not walk the same ports in the same order.
+    start = random.randrange(low, high) if high > low else low  # noqa: S311 - spreading ports, not secrets
+    for port in [*range(start, high), *range(low, start)]:
         if port in _handed_out:
             continue
         with socket.socket() as probe:

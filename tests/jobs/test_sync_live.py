@@ -12,9 +12,9 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from src.jobs.service import JOB_TAG
-from src.jobs.verdict import INTERNAL_FAILURE_MESSAGE
+from src.ingest.verdict import INTERNAL_FAILURE_MESSAGE
 from src.providers.gocardless.client import GoCardlessClient
+from src.sync_runs import JOB_TAG
 from tests.harness.dagster import LiveDagster
 from tests.harness.dagster_faults import SlowProxy
 from tests.harness.live import LiveApi, connect_sandbox_bank, registered_client, wait_for_job

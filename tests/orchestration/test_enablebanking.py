@@ -3,14 +3,13 @@ connection against the Enable Banking sandbox, its scope is checked like GoCardl
 bank as an attended read and a scheduled one does not, and each provider's jobs touch only their own connections."""
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
 import pytest
 from sqlalchemy import Engine, text
 
-from src.orchestration.enablebanking.definitions import enablebanking_daily_schedule
+from src.orchestration.enablebanking.definitions import enablebanking_background_sync
 from src.orchestration.enablebanking.extraction import EXTRACTION_ASSETS
 from src.orchestration.enablebanking.sync import SYNC_ASSETS
 from src.orchestration.resources import EnableBankingResource, PostgresDatabase
@@ -153,17 +152,17 @@ class TestConnectionJob:
         assert "is a gocardless connection, not a enablebanking one" in str(failure.event_specific_data)
 
 
-def test_the_daily_schedule_asks_for_each_active_enable_banking_connection_without_a_person(
+def test_the_background_sync_asks_for_each_due_enable_banking_connection_without_a_person(
     pipeline_database: Engine, enablebanking_sandbox: EnableBankingSandboxControl, eb_client: EnableBankingClient
 ) -> None:
     active = connect_enablebanking(pipeline_database, enablebanking_sandbox, eb_client)
     gocardless_like = connect_enablebanking(pipeline_database, enablebanking_sandbox, eb_client, customer="bob")
     with pipeline_database.begin() as db:
         db.execute(text("UPDATE connections SET provider = 'gocardless' WHERE id = :c"), {"c": gocardless_like})
-    with dg.build_schedule_context(
-        resources={"postgres_database": PostgresDatabase()},
-        scheduled_execution_time=datetime(2026, 12, 1, 4, 15, tzinfo=UTC),
-    ) as context:
-        requests = list(enablebanking_daily_schedule(context))  # type: ignore[arg-type]
-    run = connection_run(str(active), "enablebanking")
-    assert [(r.job_name, r.run_config, r.tags) for r in requests] == [(run.job, run.run_config, run.tags)]
+    with dg.build_sensor_context(resources={"postgres_database": PostgresDatabase()}) as context:
+        result = enablebanking_background_sync(context)  # type: ignore[call-arg]
+    assert isinstance(result, dg.SensorResult)
+    run = connection_run(str(active), "enablebanking", scheduled=True)
+    requests = result.run_requests or []
+    assert [(r.job_name, r.run_config) for r in requests] == [(run.job, run.run_config)]
+    assert not any("psu_ip_address" in op["config"] for op in run.run_config["ops"].values())

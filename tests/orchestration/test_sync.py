@@ -153,36 +153,6 @@ class TestInstitutions:
 
 
 class TestSchedule:
-    def test_daily_run_per_syncable_connection_built_as_sync_now_builds_it(
-        self, pipeline_database: Engine, sandbox: SandboxControl
-    ) -> None:
-        import dagster as dg
-
-        from src.orchestration.gocardless.definitions import gocardless_daily_schedule
-        from src.orchestration.resources import PostgresDatabase
-        from src.sync_runs import CONNECTION_JOB, connection_run
-
-        active = connect_sandbox(pipeline_database, sandbox)
-        expired = connect_sandbox(pipeline_database, sandbox, customer="dmitri")
-        lapsed = connect_sandbox(pipeline_database, sandbox, customer="chloe")  # active, but its access has ended
-        with pipeline_database.begin() as db:
-            db.execute(text("UPDATE connections SET status = 'expired' WHERE id = :c"), {"c": expired})
-            db.execute(
-                text("UPDATE connections SET expires_at = now() - interval '1 day' WHERE id = :c"), {"c": lapsed}
-            )
-        with dg.build_schedule_context(
-            resources={"postgres_database": PostgresDatabase()},
-            scheduled_execution_time=datetime(2026, 11, 26, 4, 0, tzinfo=UTC),
-        ) as context:
-            requests = list(gocardless_daily_schedule(context))  # type: ignore[arg-type]
-
-        assert gocardless_daily_schedule.job_name == CONNECTION_JOB
-        run = connection_run(str(active))
-        assert [(r.run_key, r.job_name, r.run_config, r.tags) for r in requests] == [
-            (f"2026-11-26:{active}", run.job, run.run_config, run.tags)
-        ]
-        assert requests[0].asset_selection is None  # the whole connection job
-
     def test_daily_institutions_run_touches_no_connection(self) -> None:
         import dagster as dg
 
@@ -194,6 +164,7 @@ class TestSchedule:
             request = gocardless_institutions_daily_schedule(context)  # type: ignore[arg-type]
 
         assert isinstance(request, dg.RunRequest)
+        assert gocardless_institutions_daily_schedule.default_status is dg.DefaultScheduleStatus.RUNNING
         assert gocardless_institutions_daily_schedule.job_name == FULL_SYNC_JOB
         assert request.run_key == "2026-11-26:institutions"
         assert request.asset_selection == [extract_key("institutions")]

@@ -17,7 +17,7 @@ booked date less the overlap.
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -28,6 +28,7 @@ from src.db import unit_of_work
 from src.ingest.enablebanking import raw
 from src.ingest.extraction import ExtractResult, extract_each
 from src.ingest.keys import ENABLEBANKING, assign_keys
+from src.ingest.quota import ENABLEBANKING_POLICY
 from src.models import EbAccount, EbSession, EbTransaction
 from src.models.enums import EbSessionStatus, EbTransactionStatus, GcAccessState, GcScope, SyncOutcomeKind
 from src.models.gocardless import rests_until
@@ -125,13 +126,14 @@ def extract_scope(
     overlap_days: int = 10,
     run_id: str | None = None,
     psu: PsuContext | None = None,
+    planned: Mapping[str, frozenset[GcScope]] | None = None,
 ) -> list[ExtractResult]:
     """Read one scope for every target account, `concurrency` accounts at a time. `run_id` is recorded with each
     account's transactions outcome, so the run's outcome never reads an older run's."""
     provider = EnableBankingProvider(client)
     person = Person(ip_address=psu.ip_address, user_agent=psu.user_agent) if psu is not None else None
     fetchers: dict[GcScope, Callable[[Session, AccountTarget, datetime], None]] = {
-        GcScope.details: lambda s, t, now: _read_details(s, provider, t, person),
+        GcScope.details: lambda s, t, now: _read_details(s, provider, t, now, person),
         GcScope.balances: lambda s, t, now: _read_balances(s, provider, t, now, person),
         GcScope.transactions: lambda s, t, now: _read_transactions(s, provider, t, now, overlap_days, person),
     }
@@ -149,6 +151,7 @@ def extract_scope(
         key_of=lambda target: target.uid,
         context_of=lambda target: {"connection_id": str(target.connection_id), "eb_account_uid": target.uid},
         thread_prefix="eb-extract",
+        planned=planned,
     )
 
 
@@ -174,7 +177,7 @@ def _extract_one(
         fetch(session, target, now)
     except RateLimited as exc:
         retry_at = rests_until(exc.reset_at, now)
-        raw.record_exhausted(session, target.uid, scope, retry_at)
+        raw.record_exhausted(session, target.uid, scope, retry_at, now)
         return ExtractResult(target.uid, SyncOutcomeKind.rate_limited, _describe(exc)), retry_at
     except ConsentEnded as exc:
         raw.record_session_ended(session, target.session_id, exc.code or "session ended")
@@ -184,6 +187,8 @@ def _extract_one(
         return ExtractResult(target.uid, SyncOutcomeKind.reauth_required, _describe(exc)), None
     except ProviderError as exc:
         return ExtractResult(target.uid, SyncOutcomeKind.bank_error, _describe(exc)), None
+    if not attended:
+        raw.count_unattended_read(session, target.uid, scope, now, ENABLEBANKING_POLICY.daily_limit)
     return ExtractResult(target.uid, SyncOutcomeKind.synced), None
 
 
@@ -193,9 +198,9 @@ def _describe(exc: ProviderError) -> str:
 
 
 def _read_details(
-    session: Session, provider: EnableBankingProvider, target: AccountTarget, person: Person | None
+    session: Session, provider: EnableBankingProvider, target: AccountTarget, now: datetime, person: Person | None
 ) -> None:
-    raw.store_account_details(session, target.uid, provider.account_details(target.uid, person=person))
+    raw.store_account_details(session, target.uid, provider.account_details(target.uid, person=person), now)
     raw.record_access(session, target.uid, GcAccessState.ok)
 
 

@@ -5,10 +5,10 @@ Every function here only executes statements on the caller's session; the caller
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -113,9 +113,11 @@ def record_session_ended(session: Session, session_id: str, reason: str) -> None
     )
 
 
-def store_account_details(session: Session, uid: str, details: dict[str, Any]) -> None:
+def store_account_details(session: Session, uid: str, details: dict[str, Any], read_at: datetime) -> None:
     session.execute(
-        update(EbAccount).where(EbAccount.uid == uid).values(details_payload=details, last_seen_at=func.now())
+        update(EbAccount)
+        .where(EbAccount.uid == uid)
+        .values(details_payload=details, details_fetched_at=read_at, last_seen_at=func.now())
     )
 
 
@@ -141,13 +143,39 @@ def record_fetch(
     )
 
 
-def record_exhausted(session: Session, uid: str, scope: GcScope, reset_at: datetime | None) -> None:
+def record_exhausted(session: Session, uid: str, scope: GcScope, reset_at: datetime | None, now: datetime) -> None:
     """The bank refused the scope for today (ASPSP_RATE_LIMIT_EXCEEDED): no call until `reset_at`."""
-    statement = insert(EbAccountLimit).values(eb_account_uid=uid, scope=scope, remaining=0, reset_at=reset_at)
+    statement = insert(EbAccountLimit).values(
+        eb_account_uid=uid, scope=scope, remaining=0, reset_at=reset_at, updated_at=now
+    )
     session.execute(
         statement.on_conflict_do_update(
             index_elements=[EbAccountLimit.eb_account_uid, EbAccountLimit.scope],
-            set_={"remaining": 0, "reset_at": statement.excluded.reset_at, "updated_at": func.now()},
+            set_={"remaining": 0, "reset_at": statement.excluded.reset_at, "updated_at": now},
+        )
+    )
+
+
+def count_unattended_read(session: Session, uid: str, scope: GcScope, now: datetime, daily_limit: int) -> None:
+    """One unattended read of the account's scope was answered: one call fewer until the allowance's reset, or a new
+    allowance of `daily_limit` until the next UTC midnight when the last one has passed. Banks count unattended
+    reads per calendar day; Enable Banking sends no header saying how many are left, so finsync counts."""
+    midnight = datetime.combine(now.date(), time.min, tzinfo=UTC) + timedelta(days=1)
+    statement = insert(EbAccountLimit).values(
+        eb_account_uid=uid, scope=scope, limit=daily_limit, remaining=daily_limit - 1, reset_at=midnight, updated_at=now
+    )
+    lapsed = EbAccountLimit.reset_at.is_(None) | (EbAccountLimit.reset_at <= now)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[EbAccountLimit.eb_account_uid, EbAccountLimit.scope],
+            set_={
+                "limit": statement.excluded.limit,
+                "remaining": case(
+                    (lapsed, statement.excluded.remaining), else_=func.greatest(0, EbAccountLimit.remaining - 1)
+                ),
+                "reset_at": case((lapsed, statement.excluded.reset_at), else_=EbAccountLimit.reset_at),
+                "updated_at": now,
+            },
         )
     )
 

@@ -1,4 +1,4 @@
-"""Enable Banking: extraction and sync assets, the two jobs and the daily schedules.
+"""Enable Banking: extraction and sync assets, the two jobs, the background sync and the daily bank lists.
 
 Job names and the connection runs come from `src.sync_runs`, like GoCardless's: a scheduled sync and a Sync now
 are the same run of the same job, tagged with the connection, so they never overlap.
@@ -6,10 +6,11 @@ are the same run of the same job, tagged with the connection, so they never over
 
 import dagster as dg
 
+from src.orchestration.background import background_sync_sensor
 from src.orchestration.enablebanking.config import GROUP, PROVIDER, extract_key
 from src.orchestration.enablebanking.extraction import EXTRACTION_ASSETS
 from src.orchestration.enablebanking.sync import SYNC_ASSETS
-from src.orchestration.schedules import connection_schedule, institutions_schedule
+from src.orchestration.schedules import institutions_schedule
 from src.sync_runs import ENABLEBANKING_CONNECTION_JOB, ENABLEBANKING_FULL_SYNC_JOB
 
 CONNECTION_ASSET_KEYS = [
@@ -33,13 +34,7 @@ enablebanking_connection_sync_job = dg.define_asset_job(
 )
 
 
-enablebanking_daily_schedule = connection_schedule(
-    "enablebanking_daily_schedule",
-    "15 4 * * *",
-    ENABLEBANKING_CONNECTION_JOB,
-    PROVIDER,
-    "04:15 UTC: one unattended run per syncable Enable Banking connection (no person: no PSU headers).",
-)
+enablebanking_background_sync = background_sync_sensor(PROVIDER)
 
 enablebanking_institutions_daily_schedule = institutions_schedule(
     "enablebanking_institutions_daily_schedule",
@@ -53,5 +48,6 @@ enablebanking_institutions_daily_schedule = institutions_schedule(
 defs = dg.Definitions(
     assets=[*EXTRACTION_ASSETS, *SYNC_ASSETS],
     jobs=[enablebanking_sync_job, enablebanking_connection_sync_job],
-    schedules=[enablebanking_daily_schedule, enablebanking_institutions_daily_schedule],
+    schedules=[enablebanking_institutions_daily_schedule],
+    sensors=[enablebanking_background_sync],
 )

@@ -64,6 +64,7 @@ def _extract(
         overlap_days=settings.sync_overlap_days,
         run_id=context.run.run_id,
         psu=config.person(),
+        planned=steps.planned_scopes(config, database, connection_ids),
     )
     return dg.MaterializeResult(metadata=steps.outcome_metadata(results))
 

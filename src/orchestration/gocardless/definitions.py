@@ -1,4 +1,4 @@
-"""GoCardless: extraction and sync assets, the two jobs and the two daily schedules.
+"""GoCardless: extraction and sync assets, the two jobs, the background sync and the daily bank lists.
 
 The job names, the concurrency tag and the connection runs come from `src.sync_runs`, which the API uses too: a
 scheduled sync and a Sync now are the same run of the same job, so the instance's per-connection tag limit keeps
@@ -7,10 +7,11 @@ them from overlapping.
 
 import dagster as dg
 
+from src.orchestration.background import background_sync_sensor
 from src.orchestration.gocardless.config import GROUP, PROVIDER, extract_key, sync_key
 from src.orchestration.gocardless.extraction.assets import EXTRACTION_ASSETS
 from src.orchestration.gocardless.sync.assets import SYNC_ASSETS, SYNC_CHECKS, balance_drift
-from src.orchestration.schedules import connection_schedule, institutions_schedule
+from src.orchestration.schedules import institutions_schedule
 from src.sync_runs import CONNECTION_JOB, FULL_SYNC_JOB
 
 CONNECTION_ASSET_KEYS = [
@@ -44,13 +45,7 @@ gocardless_connection_sync_job = dg.define_asset_job(
 )
 
 
-gocardless_daily_schedule = connection_schedule(
-    "gocardless_daily_schedule",
-    "0 4 * * *",
-    CONNECTION_JOB,
-    PROVIDER,
-    "04:00 UTC: one run per syncable GoCardless connection, built as Sync now builds it.",
-)
+gocardless_background_sync = background_sync_sensor(PROVIDER)
 
 gocardless_institutions_daily_schedule = institutions_schedule(
     "gocardless_institutions_daily_schedule",
@@ -65,5 +60,6 @@ defs = dg.Definitions(
     assets=[*EXTRACTION_ASSETS, *SYNC_ASSETS],
     asset_checks=SYNC_CHECKS,
     jobs=[gocardless_sync_job, gocardless_connection_sync_job],
-    schedules=[gocardless_daily_schedule, gocardless_institutions_daily_schedule],
+    schedules=[gocardless_institutions_daily_schedule],
+    sensors=[gocardless_background_sync],
 )

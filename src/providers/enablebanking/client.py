@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import httpx
 
+from src import clock
 from src.providers.enablebanking import errors
 from src.providers.enablebanking.auth import JwtSigner, load_private_key
 from src.providers.enablebanking.models import (
@@ -361,7 +362,7 @@ def error_for(
         "body": body,
     }
     if code == RATE_LIMIT_CODE or (code is None and status == 429):
-        reset_at = _reset_at(httpx.Headers(headers or {}), described, now or datetime.now(UTC))
+        reset_at = _reset_at(httpx.Headers(headers or {}), described, now or clock.now())
         return errors.RateLimitedError(text, reset_at=reset_at, **common)
     if code in SESSION_ENDED_CODES:
         return errors.SessionEndedError(text, **common)

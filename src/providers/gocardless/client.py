@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import httpx
 
+from src import clock
 from src.providers.gocardless import errors, ids
 from src.providers.gocardless.models import (
     AccountBalances,
@@ -366,7 +367,7 @@ def _error_for(response: httpx.Response, path: str, limits: RateLimits) -> error
             seconds = int(found.group(1))
         reset_at = limits.account_reset_at if scope != "general" else limits.reset_at
         if seconds is not None:
-            reset_at = (limits.received_at or datetime.now(UTC)) + timedelta(seconds=seconds)
+            reset_at = (limits.received_at or clock.now()) + timedelta(seconds=seconds)
         return errors.RateLimitExceededError(
             f"rate limited ({scope}): {text}",
             scope=scope,

@@ -7,7 +7,9 @@ optional. Dashed names (`X-RateLimit-Remaining`) are read too, in case a proxy r
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+
+from src import clock
 
 _PREFIXES = ("http_x_ratelimit_", "x_ratelimit_", "x-ratelimit-")
 
@@ -43,7 +45,7 @@ class RateLimits:
             account_limit=_header(headers, "account_success_limit"),
             account_remaining=_header(headers, "account_success_remaining"),
             account_reset_seconds=_header(headers, "account_success_reset"),
-            received_at=now or datetime.now(UTC),
+            received_at=now or clock.now(),
         )
 
     def _at(self, seconds: int | None) -> datetime | None:

@@ -68,6 +68,7 @@ def _extract(
         concurrency=settings.extract_concurrency,
         overlap_days=settings.sync_overlap_days,
         run_id=context.run.run_id,
+        planned=steps.planned_scopes(config, database, connection_ids),
     )
     return dg.MaterializeResult(metadata=steps.outcome_metadata(results))
 

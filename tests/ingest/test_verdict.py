@@ -1,8 +1,8 @@
-"""How a run that ended without crashing is judged from its accounts (`src.jobs.verdict`)."""
+"""How a run that ended without crashing is judged from its accounts (`src.ingest.verdict`)."""
 
 from datetime import UTC, datetime
 
-from src.jobs.verdict import AccountOutcome, account_label, judge
+from src.ingest.verdict import AccountOutcome, account_label, judge
 from src.models.enums import JobStatus, SyncOutcomeKind
 
 SYNCED = AccountOutcome("Current", SyncOutcomeKind.synced, None, None)
