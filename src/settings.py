@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     # "fast": cheap Argon2 parameters so the test suite can hash many passwords; refused in production.
     password_hashing: Literal["standard", "fast"] = "standard"  # noqa: S105 - a mode, not a password
 
+    # The background sync (src/orchestration/background.py): on by default. Off only where something else decides
+    # when connections sync (the live-Dagster tests, whose runs each test counts).
+    background_sync: bool = True
     sync_overlap_days: Annotated[int, Field(ge=0, le=730)] = 10
     extract_concurrency: Annotated[int, Field(ge=1, le=64)] = 8
     expiring_soon_days: Annotated[int, Field(ge=0, le=365)] = 14

@@ -254,7 +254,8 @@ def dagster(
     database_url = test_databases.clone("dagster")
     server = LiveDagster(
         tmp_path_factory.mktemp("dagster"),
-        env={"DATABASE_URL": database_url, "GOCARDLESS_BASE_URL": sandbox_server.base_url},
+        # The tests here count each connection's runs and jobs: the background sync would add its own.
+        env={"DATABASE_URL": database_url, "GOCARDLESS_BASE_URL": sandbox_server.base_url, "BACKGROUND_SYNC": "false"},
     )
     try:
         server.start()

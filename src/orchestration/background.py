@@ -40,6 +40,8 @@ def background_sync_sensor(provider: str) -> dg.SensorDefinition:
         "quota planner says is due (src/ingest/quota.py), reading only its due scopes.",
     )
     def _sensor(context: dg.SensorEvaluationContext, postgres_database: PostgresDatabase) -> dg.SensorResult:
+        if not settings.background_sync:
+            return dg.SensorResult(skip_reason="BACKGROUND_SYNC is off")
         now = clock.now()
         with postgres_database.unit_of_work() as session:
             failed = fail_unstarted(session, now, timedelta(minutes=settings.job_launch_window_minutes))
