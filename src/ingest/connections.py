@@ -1,7 +1,8 @@
 """Connections derived from their current requisition, its agreement and its accounts' access states.
 
 Status rule (first match wins), from GoCardless's requisition status:
-deleted at GoCardless (404 on refresh) → expired · RJ → rejected · EX, or LN with the agreement's access period
+RJ → rejected · deleted at GoCardless (404 on refresh) before the person consented (an abandoned connect the
+consent clean-up deleted) → rejected · deleted otherwise → expired · EX, or LN with the agreement's access period
 over → expired · LN with every account suspended →
 suspended · LN with every account's access ended → expired · LN → active · CR, GC, UA, SA, GA → pending ·
 SU → suspended · anything else (ER, ID, unknown codes) → error.
@@ -24,8 +25,13 @@ _DERIVE = text_with_enums(
     WITH derived AS (
         SELECT c.id,
                CASE
-                   WHEN r.gone_at IS NOT NULL THEN :connection_expired
                    WHEN r.status = :requisition_rejected THEN :connection_rejected
+                   WHEN r.gone_at IS NOT NULL
+                        AND r.status IN (:requisition_created, :requisition_giving_consent,
+                                         :requisition_undergoing_authentication, :requisition_selecting_accounts,
+                                         :requisition_granting_access)
+                       THEN :connection_rejected
+                   WHEN r.gone_at IS NOT NULL THEN :connection_expired
                    WHEN r.status = :requisition_expired THEN :connection_expired
                    WHEN r.status = :requisition_linked AND ag.expires_at IS NOT NULL AND ag.expires_at <= now()
                        THEN :connection_expired
