@@ -15,6 +15,10 @@ from src.models.notifications import EventType, WebhookDelivery, WebhookEndpoint
 if TYPE_CHECKING:
     from src.webhooks.service import CreatedWebhook
 
+# An http(s) URL without blanks or NUL, as OpenAPI states it; the rest of the rules (`validate_webhook_url`) cannot be
+# written in JSON Schema: a host, no credentials, and in production https to public addresses.
+WEBHOOK_URL = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s\x00]+$"
+
 # The events an endpoint may subscribe to (`SUBSCRIBABLE_EVENTS`; a test holds the two equal).
 WebhookEvent = Literal[
     "sync.completed", "sync.failed", "consent.expiring", "consent.expired", "connection.rate_limited"
@@ -25,9 +29,10 @@ class WebhookCreate(Schema):
     url: str = Field(
         min_length=1,
         max_length=2048,
-        pattern=WITHOUT_NUL,
+        pattern=WEBHOOK_URL,
         examples=["https://example.com/finsync/webhook"],
-        description="Where events are POSTed. In production: https, to a public address.",
+        description="Where events are POSTed: an http(s) URL without spaces. In production: https, to a host whose "
+        "every address is public; any other URL is 422 `webhook_url_refused` saying why.",
     )
     description: str | None = Field(default=None, max_length=200, pattern=WITHOUT_NUL, examples=["Home automation"])
     events: list[WebhookEvent] | None = Field(

@@ -121,7 +121,13 @@ class TestUrls:
     def test_a_url_that_is_not_one_is_refused(self, api_client: TestClient, headers: dict[str, str]) -> None:
         response = _create(api_client, headers, url="not a url")
         assert response.status_code == 422
-        assert response.json()["code"] == "webhook_url_refused"
+        assert response.json()["code"] == "validation_error"
+        response = _create(api_client, headers, url="http://user:password@127.0.0.1/hook")
+        assert response.status_code == 422
+        assert response.json() == {
+            "code": "webhook_url_refused",
+            "detail": "The URL must not carry a user name or password.",
+        }
 
 
 class TestOwnership:
