@@ -170,21 +170,25 @@ def _post(
     status: int | None = None
     error: str | None = None
     try:
-        response = http.post(
+        # Streamed and never read: only the status counts, and a receiver cannot make finsync hold a large answer.
+        with http.stream(
+            "POST",
             target.url,
             content=body,
             headers=headers,
             timeout=DELIVERY_TIMEOUT,
             follow_redirects=False,
             extensions=target.extensions,
-        )
-        status = response.status_code
+        ) as response:
+            status = response.status_code
         if not 200 <= status < 300:
             error = f"the endpoint answered {status}"
     except httpx.TimeoutException:
         error = "no answer in time"
-    except httpx.HTTPError as exc:
+    except httpx.ConnectError as exc:
         error = f"could not connect ({type(exc).__name__})"
+    except httpx.HTTPError as exc:
+        error = f"no usable answer ({type(exc).__name__})"
     except Exception as exc:  # one row's odd failure must not stop the outbox: it is retried like any failure
         error = f"could not send ({type(exc).__name__})"
         log.warning("webhook send failed unexpectedly", extra={**_context(row), "error": type(exc).__name__})

@@ -1,8 +1,9 @@
 """A real webhook receiver for the notification tests: an HTTP server on a loopback port, in a thread.
 
-It records every request it answered 2xx as a receiver would keep it (the raw body, the headers), and can be taken
+It records every request it answered while up, as a receiver would keep it (the raw body, the headers), and can be taken
 down two ways: `down = True` answers 503 (a receiver that is up but failing), `stop()` closes the port (connection
-refused) until `start()` opens it again on the same port. `delay` holds each answer (to make deliverers overlap).
+refused) until `start()` opens it again on the same port. `delay` holds each answer (to make deliverers overlap);
+`status` is the answer while up (a redirect, say).
 """
 
 import json
@@ -36,6 +37,7 @@ class Receiver:
     port: int = field(default_factory=free_port)
     down: bool = False
     delay: float = 0.0
+    status: int = 204  # the answer while up (a redirect, say, to see it is not followed)
     received: list[Received] = field(default_factory=list)
     refused: int = 0  # requests answered 503 while down
     _server: ThreadingHTTPServer | None = None
@@ -59,8 +61,10 @@ class Receiver:
                     else:
                         headers = {name.lower(): value for name, value in self.headers.items()}
                         receiver.received.append(Received(self.path, headers, body))
-                        status = 204
+                        status = receiver.status
                 self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("Location", receiver.url("/redirected"))
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 

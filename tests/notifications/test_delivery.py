@@ -82,6 +82,20 @@ class TestDelivery:
             ("/failures", "sync.failed"),
         ]
 
+    def test_a_redirect_is_not_followed_and_counts_as_a_failure(
+        self, outbox_db: OutboxDatabase, receiver: Receiver, http: httpx.Client
+    ) -> None:
+        """Following it would send the body where the URL checks never looked."""
+        user = outbox_db.user()
+        outbox_db.endpoint(user, receiver.url())
+        outbox_db.enqueue(user, SYNCED, {}, T0)
+        receiver.status = 307
+        report = deliver_due(outbox_db.factory, now=T0, http=http, mailer=None)
+        assert (report.delivered, report.retried) == (0, 1)
+        assert [item.path for item in receiver.received] == ["/hook"]
+        (row,) = outbox_db.rows()
+        assert row.last_error == "the endpoint answered 307"
+
 
 class TestReceiverDown:
     def test_a_receiver_down_for_five_minutes_gets_every_event_afterwards_in_order_exactly_once(
