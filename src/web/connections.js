@@ -2,8 +2,10 @@
 // A card's job state outlives re-rendering (the list is redrawn after every sync), so it is kept by connection id.
 
 import { api, ApiError } from "./api.js";
+import { backgroundFacts, quotaHelp, syncBlockedReason, syncBlockedUntil } from "./background.js";
 import { el, leaveFor, showMessage } from "./dom.js";
-import { formatDate, formatDateTime, formatRelative, formatTime } from "./format.js";
+import { formatDate, formatDateTime, formatRelative, formatTime, formatUpcoming } from "./format.js";
+import { jobHistory } from "./history.js";
 import { callbackMessage, providerName } from "./providers.js";
 
 export const TERMINAL_JOB_STATUSES = new Set(["completed", "failed", "canceled"]);
@@ -27,8 +29,11 @@ const STATUS_HELP = {
 const PASTE_KEY = "finsync.pasteRedirect";
 const PASTE_KEPT_MS = 24 * 60 * 60 * 1000;
 
-/** connection id → `{ state, text, busy, jobId, timer, failures }` */
+/** connection id → `{ state, text, busy, jobId, timer, failures, refusedUntil }` (`refusedUntil`: a 429's
+ * `retry_at`) */
 const jobs = new Map();
+/** Connections whose "Recent syncs" is unfolded: it stays so across redraws. */
+const openHistories = new Set();
 let connections = [];
 let hooks = { onSynced: () => {}, onChanged: () => {}, notify: () => {} };
 let root = null;
@@ -75,6 +80,7 @@ export function resetConnections() {
   epoch += 1;
   for (const state of jobs.values()) clearTimeout(state.timer);
   jobs.clear();
+  openHistories.clear();
   connections = [];
   root?.replaceChildren();
 }
@@ -85,11 +91,16 @@ export function enableRenewButtons() {
   for (const button of root?.querySelectorAll("button.renew") ?? []) button.disabled = false;
 }
 
-/** Refresh the relative "last synced" times without rebuilding the cards (focus stays where it is). */
+/** Refresh the relative "last synced" and "next background sync" times without rebuilding the cards (focus stays
+ * where it is), and give Sync now back once the bank's reads have come back. */
 export function refreshRelativeTimes() {
   for (const node of root?.querySelectorAll("time[data-relative]") ?? []) {
     node.textContent = formatRelative(node.dateTime);
   }
+  for (const node of root?.querySelectorAll("time[data-upcoming]") ?? []) {
+    node.textContent = formatUpcoming(node.dateTime);
+  }
+  for (const article of root?.querySelectorAll("article.connection-card") ?? []) updateSyncButton(article);
 }
 
 function render() {
@@ -239,7 +250,17 @@ function card(connection) {
     attrs: { "aria-label": name },
   });
   const subtitle = connection.friendly_name ? connection.institution.name : null;
-  const syncButton = el("button", { class: "sync-now", text: "Sync now", attrs: { type: "button" } });
+  const blockedId = `sync-blocked-${connection.id}`;
+  const syncButton = el("button", {
+    class: "sync-now",
+    text: "Sync now",
+    attrs: { type: "button", "aria-describedby": blockedId },
+  });
+  // Why Sync now is off (no bank read left): a live region, so a refusal met by pressing it is read out.
+  const syncBlocked = el("p", {
+    class: "sync-blocked",
+    attrs: { id: blockedId, role: "status", "aria-live": "polite", hidden: true },
+  });
   const jobStatus = el("p", { class: "job-status", attrs: { role: "status", "aria-live": "polite" } });
   const canRenew =
     RENEWABLE_STATUSES.has(connection.status) || (connection.status === "active" && connection.expiring_soon);
@@ -248,15 +269,18 @@ function card(connection) {
     : null;
   const deleteButton = el("button", { class: "delete button-danger", text: "Delete", attrs: { type: "button" } });
 
-  if (connection.status !== "active") {
-    syncButton.disabled = true;
-    syncButton.title = "Only an active connection can be synced.";
-  }
   syncButton.addEventListener("click", () => syncNow(connection.id));
   renewButton?.addEventListener("click", () => renew(connection, renewButton));
   deleteButton.addEventListener("click", () => remove(connection, deleteButton));
 
   const offer = pasteOffer(connection);
+  const help = quotaHelp(connection);
+  const drawn = epoch;
+  const history = jobHistory(connection.id, {
+    open: openHistories.has(connection.id),
+    onToggle: (open) => (open ? openHistories.add(connection.id) : openHistories.delete(connection.id)),
+    stillCurrent: () => drawn === epoch,
+  });
   // `append` (unlike `el`) would write a missing node as the text "null".
   article.append(
     el(
@@ -282,10 +306,14 @@ function card(connection) {
       el("dd", { class: "last-sync" }, ...lastSync(connection)),
       el("dt", { text: "Accounts" }),
       el("dd", { class: "account-count", text: String(connection.account_count) }),
+      ...backgroundFacts(connection),
     ),
+    ...(help ? [help] : []),
     el("div", { class: "actions" }, syncButton, renewButton, deleteButton),
+    syncBlocked,
     ...(offer ? [offer] : []),
     jobStatus,
+    history,
   );
   applyJobState(article);
   return article;
@@ -326,16 +354,38 @@ function cardFor(connectionId) {
   return null;
 }
 
+/** Sync now is off while a sync is under way, for a connection that is not active, and while the bank allows no
+ * read (said beside it, with the time it comes back). */
+function updateSyncButton(article) {
+  const connectionId = article.dataset.connectionId;
+  const connection = connections.find((item) => item.id === connectionId);
+  const state = jobs.get(connectionId);
+  const button = article.querySelector("button.sync-now");
+  const note = article.querySelector(".sync-blocked");
+  const active = connection?.status === "active";
+  const until = active ? syncBlockedUntil(connection, state?.refusedUntil) : null;
+  button.disabled = Boolean(state?.busy) || !active || until !== null;
+  if (!active) button.title = "Only an active connection can be synced.";
+  else if (until) button.title = "The bank allows no more reads for now.";
+  else button.removeAttribute("title");
+  // A live region: rewritten only when the time changes, so it is read out once.
+  if ((note.dataset.until ?? "") !== (until ?? "")) {
+    note.replaceChildren(...(until ? syncBlockedReason(until) : []));
+    if (until) note.dataset.until = until;
+    else delete note.dataset.until;
+  }
+  note.hidden = !until;
+}
+
 /** Copy the remembered job state of a connection onto its card (after a redraw or a change). */
 function applyJobState(article) {
+  updateSyncButton(article);
   const state = jobs.get(article.dataset.connectionId);
-  const button = article.querySelector("button.sync-now");
   const status = article.querySelector(".job-status");
   if (!state) return;
   if (state.state) article.dataset.jobState = state.state;
   else delete article.dataset.jobState;
   article.setAttribute("aria-busy", state.busy ? "true" : "false");
-  if (state.busy) button.disabled = true;
   // A live region: rewriting it (every poll) with the same words would have screen readers repeat them.
   const text = state.text ?? "";
   if (status.textContent !== text) status.textContent = text;
@@ -346,13 +396,7 @@ function setJob(connectionId, changes) {
   const state = { ...(jobs.get(connectionId) ?? {}), ...changes };
   jobs.set(connectionId, state);
   const article = cardFor(connectionId);
-  if (article) {
-    if (!state.busy) {
-      const connection = connections.find((item) => item.id === connectionId);
-      article.querySelector("button.sync-now").disabled = connection?.status !== "active";
-    }
-    applyJobState(article);
-  }
+  if (article) applyJobState(article);
   return state;
 }
 
@@ -364,22 +408,18 @@ export async function syncNow(connectionId) {
   try {
     job = await api(`/api/connections/${encodeURIComponent(connectionId)}/sync`, { method: "POST" });
   } catch (error) {
-    if (jobs.has(connectionId)) {
-      setJob(connectionId, { busy: false, state: null, error: true, text: syncRefusal(error) });
+    if (!jobs.has(connectionId)) return; // signed out meanwhile
+    const refusedUntil = error instanceof ApiError && error.status === 429 ? error.body.retry_at : null;
+    if (refusedUntil) {
+      // Said beside the button it turns off (`.sync-blocked`), as when the card already knew.
+      setJob(connectionId, { busy: false, state: null, error: false, text: "", refusedUntil });
+    } else {
+      setJob(connectionId, { busy: false, state: null, error: true, text: error.message });
     }
     return;
   }
   if (!jobs.has(connectionId)) return; // signed out meanwhile
   followJob(connectionId, job.id, job);
-}
-
-function syncRefusal(error) {
-  if (error instanceof ApiError && error.status === 429 && error.body.retry_at) {
-    const at = error.body.retry_at;
-    const sameDay = new Date(at).toDateString() === new Date().toDateString();
-    return `Rate limited until ${sameDay ? formatTime(at) : formatDateTime(at)}`;
-  }
-  return error.message;
 }
 
 /** Poll a job about once a second until it ends, showing its progress on the connection's card. */
@@ -423,7 +463,8 @@ function showJob(connectionId, job) {
   }
   if (job.status === "completed") {
     const when = formatTime(job.completed_at ?? new Date().toISOString());
-    const text = [`Synced ✓ ${when}`, ...outcomeNotes(job)].join(" · ");
+    const by = job.trigger === "scheduled" ? " by the background sync" : "";
+    const text = [`Synced ✓ ${when}${by}`, ...outcomeNotes(job)].join(" · ");
     setJob(connectionId, { busy: false, state: job.status, timer: null, error: false, text });
     hooks.onSynced(connectionId, job);
   } else {
@@ -433,14 +474,16 @@ function showJob(connectionId, job) {
   }
 }
 
+/** A scheduled job (the background sync, met when the page loads during one) says so. */
 function progressText(job) {
+  const syncing = job.trigger === "scheduled" ? "Background sync…" : "Syncing…";
   if (job.progress && job.progress.total > 0) {
-    return `Syncing… ${job.progress.done} of ${job.progress.total} steps`;
+    return `${syncing} ${job.progress.done} of ${job.progress.total} steps`;
   }
   if (job.status === "pending") {
     return job.error_message ? `Waiting to start: ${job.error_message}` : "Waiting to start…";
   }
-  return "Syncing…";
+  return syncing;
 }
 
 /** Accounts the run could not sync fully, said briefly after "Synced ✓". */

@@ -65,6 +65,16 @@ export function formatRelative(iso, now = Date.now()) {
   return "just now";
 }
 
+/** A time still to come ("in 3 hours"); one that has arrived is "due now" (the page may be older than the time). */
+export function formatUpcoming(iso, now = Date.now()) {
+  return new Date(iso).getTime() <= now ? "due now" : formatRelative(iso, now);
+}
+
+/** A moment soon: the time alone when it falls today, else the date and time. */
+export function formatWhen(iso) {
+  return new Date(iso).toDateString() === new Date().toDateString() ? formatTime(iso) : formatDateTime(iso);
+}
+
 function moneyFormat(currency, options = {}) {
   const key = `${currency ?? ""}|${JSON.stringify(options)}`;
   if (!moneyFormats.has(key)) {

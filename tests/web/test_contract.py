@@ -2,12 +2,13 @@
 selectors the end-to-end test drives stay in the markup and scripts."""
 
 import re
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from src.api.web import WEB_DIR
-from src.models.enums import UNFINISHED_JOB_STATUSES, JobStatus, Provider
+from src.models.enums import UNFINISHED_JOB_STATUSES, GcScope, JobStatus, JobTrigger, Provider
 from tests.harness.sandbox import PROJECT_ROOT
 
 PATH_LITERAL = re.compile(r"""(["'`])(/(?:api|auth)/[^"'`\s]+)\1""")
@@ -24,9 +25,19 @@ PAGE_IDS = [
 ]  # fmt: skip
 SCRIPT_NAMES = [
     "connection-card", "connectionId", "status", "expiry", "last-sync", "sync-now", "job-status", "jobState",
-    "account", "accountId", "tx", "transactionId", "Rate limited until", "Synced ✓", "Syncing… ",
+    "account", "accountId", "tx", "transactionId", "Rate limited until", "Synced ✓", "Syncing…",
     "provider", "paste-url", "paste-submit", "paste-error", "Paste the address your bank sent you back to",
+    "next-sync", "bank-reads", "sync-blocked", "job-history", "Background sync", "Sync now",
 ]  # fmt: skip
+# What a connection card reads of `background_sync` (src/web/background.js), as the API documents it.
+BACKGROUND_SYNC_FIELDS = {
+    "ConnectionRead": {"background_sync", "provider"},
+    "BackgroundSyncRead": {"next_sync_at", "accounts"},
+    "AccountAllowanceRead": {"scopes"},
+    "ScopeAllowance": {"scope", "limit", "remaining", "resets_at"},
+}
+SNAKE_CASE_FIELD = re.compile(r"\.([a-z]+(?:_[a-z0-9]+)+)\b")
+QUERY_CALL = re.compile(r"""api\(\s*(["'`])([^"'`]+)\1,\s*\{\s*query:\s*\{([^}]*)\}""")
 # A fixed `error` code a bank callback answers with (the code itself, not the bank's own words).
 CALLBACK_CODE = re.compile(r"""CallbackResult\([^)]*"([a-z_]+)"\)""")
 
@@ -103,3 +114,63 @@ def test_every_fixed_callback_error_has_a_sentence() -> None:
         codes.update(CALLBACK_CODE.findall(path.read_text()))
     assert {"unknown_reference", "already_used", "gocardless_unavailable", "enablebanking_unavailable"} <= codes
     assert codes <= _js_object_keys("CALLBACK_MESSAGES", "providers.js")
+
+
+def _openapi(client: TestClient) -> dict[str, Any]:
+    document: dict[str, Any] = client.get("/openapi.json").json()
+    return document
+
+
+def test_every_field_the_page_reads_is_documented(client: TestClient) -> None:
+    """A field the API renames or drops fails here rather than showing as nothing on the page: every snake_case
+    name the scripts read (`.next_sync_at`, `.retry_at`, …) is a documented property or query parameter."""
+    document = _openapi(client)
+    documented = {
+        name for schema in document["components"]["schemas"].values() for name in schema.get("properties", {})
+    }
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            documented.update(parameter["name"] for parameter in operation.get("parameters", []))
+    read = {name for text in _scripts().values() for name in SNAKE_CASE_FIELD.findall(text)}
+    assert {"background_sync", "next_sync_at", "resets_at", "retry_at"} <= read  # the pattern still finds them
+    assert read - documented == set()
+
+
+def test_the_card_reads_the_background_sync_as_documented(client: TestClient) -> None:
+    schemas = _openapi(client)["components"]["schemas"]
+    script = _scripts()["background.js"]
+    for schema, fields in BACKGROUND_SYNC_FIELDS.items():
+        assert fields <= set(schemas[schema]["properties"]), schema
+        for field in fields:
+            assert f".{field}" in script, field
+    assert set(schemas["ScopeAllowance"]["required"]) >= BACKGROUND_SYNC_FIELDS["ScopeAllowance"]
+
+
+def test_the_card_shows_scopes_the_api_knows() -> None:
+    declared = re.search(r"SHOWN_SCOPES = \[([^\]]*)\]", _scripts()["background.js"])
+    assert declared is not None
+    assert set(re.findall(r'"(\w+)"', declared.group(1))) == {GcScope.transactions.value, GcScope.balances.value}
+
+
+def test_every_query_parameter_the_page_sends_is_documented(client: TestClient) -> None:
+    paths = {OPENAPI_PARAMETER.sub("{}", path): item for path, item in _openapi(client)["paths"].items()}
+    calls = [call for text in _scripts().values() for call in QUERY_CALL.findall(text)]
+    assert len(calls) >= 4, calls  # the pattern still finds them (the job history's among them)
+    for _, literal, query in calls:
+        path = TEMPLATE_HOLE.sub("{}", literal)
+        sent = {part.split(":")[0].strip() for part in query.split(",") if part.strip()}
+        parameters = {parameter["name"] for parameter in paths[path]["get"].get("parameters", [])}
+        assert sent <= parameters, (path, sent - parameters)
+
+
+def test_the_job_history_names_every_trigger() -> None:
+    """Each job in a card's "Recent syncs" says who started it: the background sync or the person's Sync now."""
+    assert _js_object_keys("TRIGGER_NAMES", "history.js") == {trigger.value for trigger in JobTrigger}
+
+
+def test_every_provider_says_why_bank_reads_are_few() -> None:
+    """In plain words (issue 15): banks allow about four reads a day."""
+    assert _js_object_keys("QUOTA_SENTENCES", "background.js") == {provider.value for provider in Provider}
+    declared = re.search(r"QUOTA_SENTENCES = \{(.*?)\n\};", _scripts()["background.js"], re.S)
+    assert declared is not None
+    assert declared.group(1).count("about four") == len(Provider)
