@@ -32,15 +32,14 @@ function scopesNamed(connection, scope, now) {
     .map((state) => current(state, now));
 }
 
-/** "transactions 2 of 4", or "transactions 1–3 of 4 per account" for a connection with several accounts. */
+/** "transactions 2 of 4", or "transactions 1–3 of 4" when its accounts differ. */
 function scopeSummary(connection, scope, now) {
   const states = scopesNamed(connection, scope, now);
   if (!states.length) return null;
   const left = states.map((state) => state.remaining);
   const [fewest, most] = [Math.min(...left), Math.max(...left)];
   const limit = Math.max(...states.map((state) => state.limit));
-  const perAccount = connection.background_sync.accounts.length > 1 ? " per account" : "";
-  return `${scope} ${fewest === most ? fewest : `${fewest}–${most}`} of ${limit}${perAccount}`;
+  return `${scope} ${fewest === most ? fewest : `${fewest}–${most}`} of ${limit}`;
 }
 
 function timeNode(iso, text) {
@@ -76,6 +75,7 @@ export function backgroundFacts(connection, now = Date.now()) {
       "dd",
       { class: "bank-reads" },
       summaries.join(", "),
+      plan.accounts.length > 1 ? " per account" : null,
       back ? [" — back at ", timeNode(back, formatWhen(back))] : null,
     ),
   );
@@ -114,6 +114,6 @@ export function syncBlockedReason(until) {
   return [
     "Rate limited until ",
     timeNode(until, formatWhen(until)),
-    ": the bank allows no more reads of these accounts for now. Sync now comes back then.",
+    ": the bank allows no more reads until then.",
   ];
 }
