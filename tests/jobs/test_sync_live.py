@@ -18,7 +18,7 @@ from src.sync_runs import JOB_TAG
 from tests.harness.dagster import LiveDagster
 from tests.harness.dagster_faults import SlowProxy
 from tests.harness.live import LiveApi, connect_sandbox_bank, registered_client, wait_for_job
-from tests.harness.sandbox import SandboxControl
+from tests.harness.sandbox import SandboxControl, SandboxServer
 
 PASSWORD = "sync jobs passphrase"
 TERMINAL = {"completed", "failed", "canceled"}
@@ -35,14 +35,26 @@ def _live_api(log: Path, dagster: LiveDagster, sandbox: SandboxControl, *, dagst
     return LiveApi(log, env=env)
 
 
-@pytest.fixture
-def live(tmp_path: Path, dagster: LiveDagster, sandbox: SandboxControl) -> Iterator[LiveApi]:
-    sandbox.set_limits(account_daily=1000)
-    api = _live_api(tmp_path / "api.log", dagster, sandbox)
+@pytest.fixture(scope="module")
+def shared_api(
+    tmp_path_factory: pytest.TempPathFactory, dagster: LiveDagster, sandbox_server: SandboxServer
+) -> Iterator[LiveApi]:
+    """One live API for the module's tests (each signs up a user of its own): an API start costs seconds."""
+    control = SandboxControl(sandbox_server.base_url)
+    try:
+        api = _live_api(tmp_path_factory.mktemp("api") / "api.log", dagster, control)
+    finally:
+        control.close()
     try:
         yield api
     finally:
         api.stop()
+
+
+@pytest.fixture
+def live(shared_api: LiveApi, sandbox: SandboxControl) -> LiveApi:
+    sandbox.set_limits(account_daily=1000)
+    return shared_api
 
 
 class User:
