@@ -37,6 +37,7 @@ def stack_environment(data_dir: Path, **extra: str) -> dict[str, str]:
         DAGSTER_PORT=str(free_port()),
         SANDBOX_PORT=str(free_port()),
         ENABLEBANKING_SANDBOX_PORT=str(free_port()),
+        MAILBOX_PORT=str(free_port()),
     )
     env.update(extra)
     return env
