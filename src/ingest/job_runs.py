@@ -153,9 +153,17 @@ def run_started(session: Session, job_id: uuid.UUID, run_id: str, at: datetime) 
     )
 
 
-def run_ended(session: Session, job_id: uuid.UUID, run_id: str, dagster_status: str, at: datetime) -> Job | None:
+def run_ended(
+    session: Session,
+    job_id: uuid.UUID,
+    run_id: str,
+    dagster_status: str,
+    at: datetime,
+    failure_message: str | None = None,
+) -> Job | None:
     """A job's run has ended in Dagster: the job's verdict and its announcement, once. None when the job had
-    already been finished (by the jobs service, or an earlier evaluation)."""
+    already been finished (by the jobs service, or an earlier evaluation). `failure_message`: the failed step's own
+    words, for the operator's log (never the person's page)."""
     job = session.scalar(select(Job).where(Job.id == job_id, Job.status.in_(UNFINISHED_JOB_STATUSES)).with_for_update())
     if job is None:
         return None
@@ -167,7 +175,13 @@ def run_ended(session: Session, job_id: uuid.UUID, run_id: str, dagster_status: 
     elif job.status is JobStatus.failed:
         job.error_message = INTERNAL_FAILURE_MESSAGE
         log.error(
-            "sync run failed", extra={"job_id": str(job.id), "run_id": run_id, "connection_id": str(job.entity_id)}
+            "sync run failed",
+            extra={
+                "job_id": str(job.id),
+                "run_id": run_id,
+                "connection_id": str(job.entity_id),
+                "failure": failure_message,
+            },
         )
     else:
         job.error_message = CANCELED_MESSAGE

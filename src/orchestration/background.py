@@ -86,6 +86,16 @@ def sync_job_run_started(context: dg.RunStatusSensorContext, postgres_database: 
         run_started(session, job_id, context.dagster_run.run_id, clock.now())
 
 
+def _failure_message(instance: dg.DagsterInstance, run_id: str) -> Optional[str]:
+    """The failed step's own words (its exception, not Dagster's wrapper), for the operator's log."""
+    for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
+        event = record.dagster_event
+        error = event.step_failure_data.error if event is not None and event.step_failure_data else None
+        if error is not None:
+            return str((error.cause or error).message)
+    return None
+
+
 def _run_ended_sensor(status: dg.DagsterRunStatus) -> dg.SensorDefinition:
     @dg.run_status_sensor(
         run_status=status,
@@ -97,8 +107,10 @@ def _run_ended_sensor(status: dg.DagsterRunStatus) -> dg.SensorDefinition:
         job_id = _job_of(context.dagster_run)
         if job_id is None:
             return
+        run_id = context.dagster_run.run_id
+        failure = _failure_message(context.instance, run_id) if status is dg.DagsterRunStatus.FAILURE else None
         with postgres_database.unit_of_work() as session:
-            run_ended(session, job_id, context.dagster_run.run_id, status.value, clock.now())
+            run_ended(session, job_id, run_id, status.value, clock.now(), failure)
 
     return _sensor
 

@@ -8,7 +8,7 @@ import re
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from src.models import Job, User
+from src.models import Job, User, WebhookEndpoint
 from src.models.enums import JobEntityType, JobStatus, JobType
 from tests.factories import (
     auth_headers,
@@ -33,12 +33,15 @@ def test_a_second_users_ids_answer_404_everywhere(api: TestClient, db_session: S
         status=JobStatus.completed,
     )
     db_session.add(job)
+    webhook = WebhookEndpoint(user_id=user.id, url="http://127.0.0.1:9/hooks", secret="sealed, never read here")
+    db_session.add(webhook)
     db_session.flush()
     owned: dict[str, object] = {
         "connection_id": connection.id,
         "account_id": account.id,
         "transaction_id": transaction.id,
         "job_id": job.id,
+        "webhook_id": webhook.id,
     }
     stranger = auth_headers(create_user_with_password(db_session))
     assert api.get(f"/api/connections/{connection.id}", headers=auth_headers(user)).status_code == 200

@@ -145,8 +145,12 @@ CONNECTION_BRANCHES = [
 ]
 
 CONNECTION_ORDER_AND_EDGES = [
-    pytest.param(ConnectionCase("RJ", ConnectionStatus.expired, gone=True), id="gone-before-RJ"),
-    pytest.param(ConnectionCase("CR", ConnectionStatus.expired, gone=True), id="gone-before-CR"),
+    # A refusal stays a refusal once the requisition is gone; one gone before the person consented (an abandoned
+    # connect the consent clean-up deleted) is a connect that did not happen; gone after consent: expired.
+    pytest.param(ConnectionCase("RJ", ConnectionStatus.rejected, gone=True), id="RJ-before-gone"),
+    pytest.param(ConnectionCase("CR", ConnectionStatus.rejected, gone=True), id="gone-before-consent"),
+    pytest.param(ConnectionCase("LN", ConnectionStatus.expired, gone=True), id="gone-after-consent"),
+    pytest.param(ConnectionCase("SU", ConnectionStatus.expired, gone=True), id="gone-before-SU"),
     pytest.param(
         ConnectionCase("LN", ConnectionStatus.expired, accounts=(SUSPENDED,), agreement_age_days=100),
         id="agreement-over-before-accounts-suspended",

@@ -55,3 +55,26 @@ def test_the_bank_list_schedules_run_in_a_new_instance(dagster: LiveDagster, sch
     answer = dagster.query(_SCHEDULE, {"selector": {**_REPOSITORY, "scheduleName": schedule}})["scheduleOrError"]
     assert answer["__typename"] == "Schedule", answer
     assert answer["scheduleState"]["status"] == "RUNNING"
+
+
+_TICKS = """
+query Ticks($selector: SensorSelector!) {
+  sensorOrError(sensorSelector: $selector) {
+    __typename
+    ... on Sensor { sensorState { ticks(limit: 20) { status error { message } } } }
+  }
+}
+"""
+
+
+def test_no_sensor_evaluation_fails(dagster: LiveDagster) -> None:
+    """Whatever the sensors have evaluated so far in this instance (the live Sync now tests' runs, the consent
+    lifecycle, the deliverer), none failed: a sensor that raises would stop doing its job unnoticed."""
+    failures = {}
+    for sensor in ("sync_job_run_started", "sync_job_run_success", "sync_job_run_failure", "consent_lifecycle"):
+        answer = dagster.query(_TICKS, {"selector": {**_REPOSITORY, "sensorName": sensor}})["sensorOrError"]
+        ticks = answer["sensorState"]["ticks"]
+        failed = [tick["error"]["message"] for tick in ticks if tick["status"] == "FAILURE" and tick["error"]]
+        if failed:
+            failures[sensor] = failed[0][:500]
+    assert failures == {}
