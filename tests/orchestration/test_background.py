@@ -155,7 +155,7 @@ class SimulatedClock:
 def test_a_simulated_week_syncs_every_account_three_times_a_day_and_never_spends_the_persons_call(
     pipeline_database: Engine, sandbox: SandboxControl
 ) -> None:
-    """Seven days in two-hour steps: the background sensor evaluated at each step and its runs driven as the daemon
+    """Seven days in three-hour steps: the background sensor evaluated at each step and its runs driven as the daemon
     drives them; the person presses Sync now at noon every day. Per account, scope and day: the calls the bank
     answered, and that none was made with no call left."""
     # The company-wide windows count real seconds, and the week passes in about a minute: widened so that they do
@@ -167,14 +167,14 @@ def test_a_simulated_week_syncs_every_account_three_times_a_day_and_never_spends
         user_id = session.execute(
             text("SELECT user_id FROM connections WHERE id = :c"), {"c": connection_id}
         ).scalar_one()
-    step = timedelta(hours=2)
+    step = timedelta(hours=3)
     table: dict[tuple[int, str, str], int] = defaultdict(int)
     refused: list[Any] = []
     person_outcomes: list[list[SyncOutcomeKind]] = []
 
     for day in range(7):
         sandbox.reset_counters()
-        for hour in range(0, 24, 2):
+        for hour in range(0, 24, 3):
             with simulated.present():
                 if hour == 12:
                     person_outcomes.append(sync_now(pipeline_database, sandbox, connection_id, user_id))
