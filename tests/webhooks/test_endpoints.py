@@ -1,6 +1,8 @@
 """`/api/webhooks`: create (the secret shown once), list, read, delete, test and the delivery log; another user's
 webhook is 404; a URL finsync will not deliver to is 422 `webhook_url_refused` with the reason."""
 
+import io
+import logging
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -11,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from src.logging_setup import KeyValueFormatter
 from src.models import NotificationOutbox, WebhookDelivery, WebhookEndpoint
 from src.notifications import deliver_due, verify_signature
 from src.settings import Environment, settings
@@ -215,3 +218,32 @@ class TestTestEventAndLog:
         response = api_client.get(f"/api/webhooks/{webhook_id}/deliveries?cursor=nonsense", headers=headers)
         assert response.status_code == 400
         assert response.json()["code"] == "invalid_cursor"
+
+
+class TestSecretNeverLogged:
+    def test_the_signing_secret_is_in_no_log_line_from_creation_to_delivery(
+        self, api_client: TestClient, headers: dict[str, str], db_session: Session, receiver: Receiver
+    ) -> None:
+        buffer = io.StringIO()
+        handler = logging.StreamHandler(buffer)
+        handler.setFormatter(KeyValueFormatter())
+        handler.setLevel(logging.DEBUG)
+        tree = logging.getLogger("src")
+        tree.addHandler(handler)
+        level = tree.level
+        tree.setLevel(logging.DEBUG)
+        try:
+            created = _create(api_client, headers, url=receiver.url("/logged")).json()
+            assert api_client.post(f"/api/webhooks/{created['id']}/test", headers=headers).status_code == 202
+            _deliver(db_session, datetime.now(UTC))
+            assert len(receiver.received) == 1
+        finally:
+            tree.removeHandler(handler)
+            tree.setLevel(level)
+        logged = buffer.getvalue()
+        # The search has something to search: creation, the test event and its delivery were all logged.
+        for record in ("webhook created", "notification delivered"):
+            assert record in logged, logged
+        secret = created["secret"]
+        assert secret not in logged
+        assert secret.removeprefix("whsec_") not in logged
