@@ -60,6 +60,24 @@ def start_due_syncs(session: Session, provider: str, now: datetime) -> list[DueC
     return started
 
 
+def unfinished_runs(session: Session, provider: str, started_before: datetime) -> list[tuple[uuid.UUID, str]]:
+    """(job, run) of `provider`'s connections whose job still says its run is going after `started_before`: the
+    background sync asks Dagster about them, so that a run-status event that never arrived (the sensor was off, or
+    Dagster lost the run) cannot keep a connection from its next sync."""
+    rows = session.execute(
+        select(Job.id, Job.dagster_run_id)
+        .join(Connection, Connection.id == Job.entity_id)
+        .where(
+            Job.entity_type == JobEntityType.connection,
+            Job.status.in_(UNFINISHED_JOB_STATUSES),
+            Job.dagster_run_id.is_not(None),
+            func.coalesce(Job.started_at, Job.created_at) < started_before,
+            Connection.provider == provider,
+        )
+    ).all()
+    return [(job_id, str(run_id)) for job_id, run_id in rows]
+
+
 def fail_unstarted(session: Session, now: datetime, window: timedelta) -> int:
     """Background jobs whose run has not started within `window`: failed, so the connection can be synced again."""
     result = session.execute(

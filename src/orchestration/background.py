@@ -11,13 +11,14 @@
 """
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Optional
 
 import dagster as dg
+from sqlalchemy.orm import Session
 
 from src import clock
-from src.ingest.background import fail_unstarted, start_due_syncs
+from src.ingest.background import fail_unstarted, start_due_syncs, unfinished_runs
 from src.ingest.job_runs import run_ended, run_started
 from src.orchestration.resources import PostgresDatabase
 from src.settings import settings
@@ -45,6 +46,7 @@ def background_sync_sensor(provider: str) -> dg.SensorDefinition:
         now = clock.now()
         with postgres_database.unit_of_work() as session:
             failed = fail_unstarted(session, now, timedelta(minutes=settings.job_launch_window_minutes))
+            _settle_runs_left_unfinished(context.instance, session, provider, now)
             due = start_due_syncs(session, provider, now)
         requests = []
         for connection in due:
@@ -62,6 +64,20 @@ def background_sync_sensor(provider: str) -> dg.SensorDefinition:
         return dg.SensorResult(run_requests=requests)
 
     return _sensor
+
+
+STALE_RUN_AFTER = timedelta(hours=1)
+"""A connection run takes minutes; a job still unfinished an hour after its run started is asked about."""
+
+
+def _settle_runs_left_unfinished(instance: dg.DagsterInstance, session: Session, provider: str, now: datetime) -> None:
+    """Jobs whose run ended (or that Dagster no longer knows) without a run-status sensor finishing them."""
+    for job_id, run_id in unfinished_runs(session, provider, now - STALE_RUN_AFTER):
+        run = instance.get_run_by_id(run_id)
+        if run is None:
+            run_ended(session, job_id, run_id, "FAILURE", now, "Dagster no longer knows this run")
+        elif run.is_finished:
+            run_ended(session, job_id, run_id, run.status.value, now)
 
 
 def _job_of(run: dg.DagsterRun) -> Optional[uuid.UUID]:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from src import clock
 from src.db import unit_of_work
 from src.ingest.job_runs import new_job, run_ended, run_started
+from src.ingest.verdict import INTERNAL_FAILURE_MESSAGE
 from src.models import Job, SyncOutcome
 from src.models.enums import JobStatus, JobTrigger, SyncOutcomeKind
 from src.orchestration.gocardless.definitions import CONNECTION_ASSET_KEYS, gocardless_background_sync
@@ -29,7 +30,10 @@ from tests.harness.sandbox import SandboxControl
 
 
 def evaluate(sensor: dg.SensorDefinition) -> list[dg.RunRequest]:
-    with dg.build_sensor_context(resources={"postgres_database": PostgresDatabase()}) as context:
+    with (
+        dg.DagsterInstance.ephemeral() as instance,
+        dg.build_sensor_context(instance=instance, resources={"postgres_database": PostgresDatabase()}) as context,
+    ):
         result = sensor(context)  # type: ignore[call-arg]
     assert isinstance(result, dg.SensorResult)
     return list(result.run_requests or [])
@@ -114,6 +118,24 @@ class TestTheSensor:
             ).scalar_one()
             assert new_job(session, user_id=user_id, connection_id=connection_id, trigger=JobTrigger.manual)
         assert evaluate(gocardless_background_sync) == []
+
+    def test_a_run_dagster_lost_does_not_keep_the_connection_from_its_next_sync(
+        self, pipeline_database: Engine, sandbox: SandboxControl
+    ) -> None:
+        connection_id = connect_sandbox(pipeline_database, sandbox)
+        [request] = evaluate(gocardless_background_sync)
+        with pipeline_database.begin() as db:  # its run started two hours ago, and no run-status event ever came
+            db.execute(
+                text(
+                    "UPDATE jobs SET status = 'running', dagster_run_id = 'lost-run', "
+                    "started_at = now() - interval '2 hours' WHERE id = :j"
+                ),
+                {"j": request.run_key},
+            )
+        [again] = evaluate(gocardless_background_sync)
+        lost, new = jobs_of(pipeline_database, connection_id)
+        assert (lost.status, lost.error_message) == (JobStatus.failed, INTERNAL_FAILURE_MESSAGE)
+        assert (new.status, str(new.id)) == (JobStatus.pending, again.run_key)
 
     def test_a_run_reads_only_due_scopes_and_finishes_its_job_with_the_verdict(
         self, pipeline_database: Engine, sandbox: SandboxControl

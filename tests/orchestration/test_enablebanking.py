@@ -159,7 +159,10 @@ def test_the_background_sync_asks_for_each_due_enable_banking_connection_without
     gocardless_like = connect_enablebanking(pipeline_database, enablebanking_sandbox, eb_client, customer="bob")
     with pipeline_database.begin() as db:
         db.execute(text("UPDATE connections SET provider = 'gocardless' WHERE id = :c"), {"c": gocardless_like})
-    with dg.build_sensor_context(resources={"postgres_database": PostgresDatabase()}) as context:
+    with (
+        dg.DagsterInstance.ephemeral() as instance,
+        dg.build_sensor_context(instance=instance, resources={"postgres_database": PostgresDatabase()}) as context,
+    ):
         result = enablebanking_background_sync(context)  # type: ignore[call-arg]
     assert isinstance(result, dg.SensorResult)
     run = connection_run(str(active), "enablebanking", scheduled=True)
