@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from src.db import unit_of_work
 from src.db.engine import build_engine
 from src.models import Transaction, User
+from src.transactions.repository import prefix_query, search_words
 from src.transactions.service import TransactionFilters
 from src.transactions.service import transaction as transaction_service
 
@@ -185,7 +186,9 @@ class Shape:
 
 
 def _matches(session: Session, words: str) -> int:
-    search = Transaction.search_vector.bool_op("@@")(func.plainto_tsquery(text("'simple'::regconfig"), words))
+    """How many rows the listing's search finds for `words` (each a prefix, accents folded, as the API searches)."""
+    query = prefix_query(search_words(session, words))
+    search = Transaction.search_vector.bool_op("@@")(func.to_tsquery(text("'simple'::regconfig"), query))
     return session.scalar(select(func.count()).where(search)) or 0
 
 

@@ -63,7 +63,10 @@ def list_transactions(
     ] = None,
     q: Annotated[
         SearchText | None,
-        Query(description="Words to find in description or counterparty; all must appear (case-insensitive)."),
+        Query(
+            description="Words to find in description or counterparty, each as the start of a word and ignoring "
+            "case and accents (`coff` finds Coffee, `muller` finds Müller); all must appear."
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     cursor: CursorQuery = None,

@@ -59,6 +59,7 @@ from sqlalchemy.orm import Session, load_only
 
 from src.models import Transaction
 from src.models.enums import TransactionStatus
+from src.models.transactions import folded_sql
 
 # Costs of a search's ways, in rows fetched and sorted out of the GIN index's matches (about a microsecond each),
 # measured on the benchmark's data: a row walked (index entry, heap row, filter); planning and sending a walk's
@@ -145,7 +146,7 @@ def _conditions(shape: _Shape) -> list[ColumnElement[bool]]:
     if "max_amount" in shape.bounds:
         conditions.append(t.amount <= bindparam("max_amount"))
     if shape.search:
-        search = _matches(func.plainto_tsquery(_SIMPLE, bindparam("q", type_=Text())))
+        search = _matches(func.to_tsquery(_SIMPLE, bindparam("q", type_=Text())))
         # In a walk, a branch must not fetch and sort every match of its account through the GIN index instead
         # of walking (its LIMIT makes that look cheap to the planner): wrapped, the search is a plain filter.
         conditions.append(func.coalesce(search, false()) if shape.walk else search)
@@ -216,17 +217,32 @@ def _probe_statement(words: int) -> Select[tuple[int]]:
         select(literal(1)).where(t.account_id == any_(_ACCOUNT_IDS)),
         select(literal(1)).where(t.account_id == any_(_ACCOUNT_IDS), recent),
         *(
-            select(literal(1)).where(_matches(func.plainto_tsquery(_SIMPLE, bindparam(f"word_{n}", type_=Text()))))
+            select(literal(1)).where(_matches(func.to_tsquery(_SIMPLE, bindparam(f"word_{n}", type_=Text()))))
             for n in range(words)
         ),
     ]
     return union_all(*members)  # type: ignore[return-value]
 
 
-def _words(session: Session, q: str) -> list[str]:
-    """The words PostgreSQL makes of `q` (its parser, lower-cased, deduplicated)."""
-    words = session.scalar(select(func.tsvector_to_array(func.to_tsvector(_SIMPLE, q))))
+_WORDS = text(f"SELECT tsvector_to_array(to_tsvector('simple'::regconfig, {folded_sql('CAST(:q AS text)')}))")
+
+
+def search_words(session: Session, q: str) -> list[str]:
+    """The words PostgreSQL makes of `q` (its parser, accents folded as the stored vector's are, lower-cased,
+    deduplicated)."""
+    words = session.scalar(_WORDS, {"q": q})
     return list(words or [])
+
+
+def _prefix(word: str) -> str:
+    """One word as a prefix in `to_tsquery`'s syntax: quoted (the parser's words may hold `.`, `-` or `@`), so that
+    "coff" finds "coffee" and the text as typed finds its words while the person is still typing."""
+    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "':*"
+
+
+def prefix_query(words: Sequence[str]) -> str:
+    """Every word, each as a prefix (a search of several words finds rows holding all of them)."""
+    return " & ".join(_prefix(word) for word in words)
 
 
 @lru_cache(maxsize=512)
@@ -241,7 +257,7 @@ def _sample_statement(shape: _Shape) -> Select[tuple[int, int]]:
         .limit(bindparam("sample_size", _SAMPLE, literal_execute=True))
         .subquery("sample")
     )
-    search = rows.c.search_vector.bool_op("@@")(func.plainto_tsquery(_SIMPLE, bindparam("q", type_=Text())))
+    search = rows.c.search_vector.bool_op("@@")(func.to_tsquery(_SIMPLE, bindparam("q", type_=Text())))
     return select(func.count(), func.count().filter(search)).select_from(rows)
 
 
@@ -273,7 +289,7 @@ def _choose(session: Session, query: PageQuery, words: list[str], params: dict[s
             "account_ids": list(query.account_ids),
             "recent_from": anchor - timedelta(days=_RECENT_DAYS),
             "recent_to": anchor,
-            **{f"word_{n}": word for n, word in enumerate(probed)},
+            **{f"word_{n}": _prefix(word) for n, word in enumerate(probed)},
         }
     )
     plan = session.connection().exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled.string}", probe_params)
@@ -352,10 +368,10 @@ def fetch_page(session: Session, query: PageQuery) -> list[Transaction]:
     walk_params = {f"account_{n}": account_id for n, account_id in enumerate(query.account_ids)}
     if not query.q:
         return _run(session, _shape(query, params, walk=True), {**params, **walk_params})
-    words = _words(session, query.q)
+    words = search_words(session, query.q)
     if not words:
-        return []  # only punctuation: plainto_tsquery is empty and matches nothing
-    params["q"] = query.q
+        return []  # only punctuation: no word to look for, nothing matches
+    params["q"] = prefix_query(words)
     strategy = _choose(session, query, words, params)
     if strategy.walk:
         return _run(session, _shape(query, params, walk=True), {**params, **walk_params})

@@ -6,8 +6,9 @@ Which rows are listed:
 - A pending row whose `booked_as_id` is set was superseded by its booked successor, which is listed in its place.
   It is still a pending row, so it shows only when pending rows are asked for (the default) *and*
   `include_superseded` is true.
-- `q` is PostgreSQL full-text search (`simple` configuration: lower-cased words, no stemming, accents kept) on
-  description and counterparty name; every word must match (`plainto_tsquery`).
+- `q` is PostgreSQL full-text search (`simple` configuration: lower-cased words, no stemming) on description and
+  counterparty name, accents folded on both sides ("muller" finds "Müller"), each word a prefix ("coff" finds
+  "Coffee", as a person types); every word must match.
 - Newest first: `booking_date DESC, id DESC`. The cursor is the last row's (booking_date, id), so a page never
   shifts when rows are added elsewhere, and depth costs nothing (no OFFSET).
 """
