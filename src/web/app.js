@@ -29,6 +29,8 @@ import {
 import { $, el, leaveFor, showMessage } from "./dom.js";
 import { formatDateTime, formatMoney, isNegative, localDay } from "./format.js";
 import { callbackMessage, providerName } from "./providers.js";
+import { renameControl } from "./rename.js";
+import { totalsByCurrency } from "./totals.js";
 import {
   loadTransactions,
   resetTransactions,
@@ -36,6 +38,7 @@ import {
   setTransactionAccounts,
   setUpTransactions,
 } from "./transactions.js";
+import { balanceTypeLabel } from "./words.js";
 
 // EU/EEA countries and the UK, where GoCardless Bank Account Data reaches banks.
 const COUNTRIES = [
@@ -95,6 +98,10 @@ function showSignIn(message = "") {
   accounts = [];
   selectedAccountId = null;
   $("#accounts").replaceChildren();
+  $("#hidden-accounts-list").replaceChildren();
+  $("#hidden-accounts").hidden = true;
+  $("#account-totals").replaceChildren();
+  $("#account-totals").hidden = true;
   $("#account-detail").hidden = true;
   $("#loading").hidden = true;
   $("#app").hidden = true;
@@ -377,16 +384,58 @@ async function refreshAccounts() {
   else $("#account-detail").hidden = true;
 }
 
+/** Visible accounts in the grid with their totals; hidden ones folded away below it (their data keeps syncing). */
 function renderAccounts() {
   const connectionNames = new Map(currentConnections().map((item) => [item.id, connectionName(item)]));
-  $("#accounts").replaceChildren(...accounts.map((account) => accountCard(account, connectionNames)));
-  $("#accounts-empty").hidden = accounts.length > 0;
+  const visible = accounts.filter((account) => !account.hidden);
+  const hidden = accounts.filter((account) => account.hidden);
+  $("#accounts").replaceChildren(...visible.map((account) => accountCard(account, connectionNames)));
+  $("#hidden-accounts-list").replaceChildren(...hidden.map((account) => accountCard(account, connectionNames)));
+  $("#hidden-accounts-summary").textContent =
+    hidden.length === 1 ? "1 hidden account" : `${hidden.length} hidden accounts`;
+  $("#hidden-accounts").hidden = hidden.length === 0;
+  const empty = $("#accounts-empty");
+  empty.textContent = accounts.length
+    ? "Every account is hidden. Show one again from the hidden accounts below."
+    : "No accounts yet. They appear after the first sync.";
+  empty.hidden = visible.length > 0;
+  renderTotals(visible);
+}
+
+/** The sum of the visible accounts' current balances, one per currency (never added across currencies). */
+function renderTotals(visible) {
+  const node = $("#account-totals");
+  const { totals, missing } = totalsByCurrency(visible);
+  const parts = totals.map(({ currency, amount, count }) =>
+    el(
+      "span",
+      {
+        class: isNegative(amount) ? "total amount negative" : "total amount",
+        data: { currency },
+        attrs: { title: count === 1 ? "1 account" : `${count} accounts` },
+      },
+      formatMoney(amount, currency || null),
+    ),
+  );
+  const note = missing
+    ? el("span", {
+        class: "totals-note",
+        text: missing === 1 ? "(1 account has no balance yet)" : `(${missing} accounts have no balance yet)`,
+      })
+    : null;
+  node.replaceChildren(
+    el("span", { class: "totals-label", text: visible.length === 1 ? "Total" : "Total across accounts shown" }),
+    ...parts,
+    note,
+  );
+  node.hidden = totals.length === 0;
 }
 
 function accountCard(account, connectionNames) {
   const selected = account.id === selectedAccountId;
   const balance = account.balance;
   const currency = balance?.currency ?? account.currency;
+  const label = accountLabel(account);
   const article = el("article", {
     class: `card account${selected ? " selected" : ""}${account.hidden ? " hidden-account" : ""}`,
     data: { accountId: account.id },
@@ -395,8 +444,19 @@ function accountCard(account, connectionNames) {
   const select = el(
     "button",
     { class: "account-select", attrs: { type: "button", "aria-pressed": selected ? "true" : "false" } },
-    el("span", { class: "account-name", text: accountLabel(account) }),
+    el("span", { class: "account-name", text: label }),
   );
+  const hide = el("button", {
+    class: "button-quiet account-hide",
+    text: account.hidden ? "Show" : "Hide",
+    attrs: {
+      type: "button",
+      "aria-label": account.hidden ? `Show ${label} again` : `Hide ${label}`,
+      title: account.hidden ? "Show it with the other accounts and in the totals." : "Its data keeps syncing.",
+    },
+  });
+  const hideError = el("p", { class: "form-error hide-error", attrs: { role: "alert", hidden: true } });
+  hide.addEventListener("click", () => setHidden(account, !account.hidden, hide, hideError));
   article.append(
     el("h3", { class: "account-title" }, select),
     el("p", { class: "account-meta" }, ...accountMeta(account, connectionNames)),
@@ -411,16 +471,75 @@ function accountCard(account, connectionNames) {
         : el("span", { class: "muted", text: "No balance yet" }),
     ),
     balance
-      ? el("p", {
-          class: "balance-detail",
-          text: [balance.type, balance.as_of ? `as of ${formatDateTime(balance.as_of)}` : null]
-            .filter(Boolean)
-            .join(" · "),
-        })
+      ? el(
+          "p",
+          { class: "balance-detail" },
+          balance.type ? balanceTypeLabel(balance.type, { className: "balance-type", spoken: true }) : null,
+          balance.type && balance.as_of ? " · " : null,
+          balance.as_of ? `as of ${formatDateTime(balance.as_of)}` : null,
+        )
       : null,
+    el(
+      "div",
+      { class: "account-manage" },
+      renameControl({
+        key: `account:${account.id}`,
+        name: label,
+        value: account.display_name ?? "",
+        label: "Your name for this account",
+        placeholder: account.name || account.iban || "Account",
+        save: (value) => updateAccount(account.id, { display_name: value }),
+      }),
+      hide,
+      hideError,
+    ),
   );
-  article.addEventListener("click", () => selectAccount(account.id));
+  // The card selects its account; its own controls (rename, hide) do not.
+  article.addEventListener("click", (event) => {
+    if (!event.target.closest(".account-manage")) selectAccount(account.id);
+  });
   return article;
+}
+
+/** `PATCH /api/accounts/{id}`. Only the person's own settings are taken from the answer: it carries the full IBAN,
+ * which the list (masked) does not show. */
+async function updateAccount(accountId, changes) {
+  const epoch = sessionEpoch;
+  const answer = await api(`/api/accounts/${encodeURIComponent(accountId)}`, { method: "PATCH", json: changes });
+  if (epoch !== sessionEpoch) return;
+  accounts = accounts.map((account) =>
+    account.id === answer.id ? { ...account, display_name: answer.display_name, hidden: answer.hidden } : account,
+  );
+  renderAccounts();
+  setTransactionAccounts(accounts, accountLabel);
+  setTransactionAccount(selectedAccountId);
+  const selected = accounts.find((account) => account.id === selectedAccountId);
+  if (selected) $("#chart-title").textContent = `Balance history — ${accountLabel(selected)}`;
+}
+
+/** Hide an account (it leaves the list and the totals, and keeps syncing) or show it again. Focus follows it: to the
+ * folded list's summary after hiding, to its Hide button after showing. */
+async function setHidden(account, hidden, button, error) {
+  button.disabled = true;
+  showMessage(error, "");
+  try {
+    await updateAccount(account.id, { hidden });
+  } catch (failure) {
+    button.disabled = false;
+    showMessage(error, failure.message);
+    return;
+  }
+  const label = accountLabel(account);
+  if (hidden) {
+    notify(`${label} is hidden: it is left out of the totals and keeps syncing.`, "success");
+    $("#hidden-accounts-summary").focus();
+  } else {
+    notify(`${label} is shown again.`, "success");
+    const card = [...document.querySelectorAll("#accounts article.account")].find(
+      (item) => item.dataset.accountId === account.id,
+    );
+    card?.querySelector(".account-hide")?.focus();
+  }
 }
 
 function accountMeta(account, connectionNames) {
@@ -436,7 +555,7 @@ function accountMeta(account, connectionNames) {
 
 function selectAccount(accountId) {
   selectedAccountId = accountId;
-  for (const card of document.querySelectorAll("#accounts article.account")) {
+  for (const card of document.querySelectorAll("#accounts article.account, #hidden-accounts-list article.account")) {
     const on = card.dataset.accountId === accountId;
     card.classList.toggle("selected", on);
     if (on) card.setAttribute("aria-current", "true");
@@ -503,6 +622,7 @@ async function start() {
   setUpConnections($("#connections"), $("#connections-empty"), {
     onSynced: () => afterSync(),
     onChanged: () => afterSync(),
+    onRenamed: () => renderAccounts(),
     notify,
   });
   setUpTransactions({ onAccountChange: (accountId) => selectAccount(accountId) });

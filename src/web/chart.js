@@ -3,6 +3,7 @@
 
 import { el, svg } from "./dom.js";
 import { formatAxisDay, formatAxisMoney, formatDay, formatMoney, parseDay } from "./format.js";
+import { balanceTypeWord } from "./words.js";
 
 const HEIGHT = 220;
 const MARGIN = { top: 12, right: 16, bottom: 28, left: 76 };
@@ -75,7 +76,8 @@ function draw(container) {
   const last = points[points.length - 1];
   const summary =
     `From ${formatDay(first.as_of)} (${formatMoney(first.amount, currency)}) ` +
-    `to ${formatDay(last.as_of)} (${formatMoney(last.amount, currency)}), ${points.length} days, ${type} balance.`;
+    `to ${formatDay(last.as_of)} (${formatMoney(last.amount, currency)}), ${points.length} days, ` +
+    `${balanceTypeWord(type)} (bank term: ${type}).`;
   const chart = svg("svg", {
     class: "chart-svg",
     attrs: {

@@ -7,6 +7,7 @@ import { el, leaveFor, showMessage } from "./dom.js";
 import { formatDate, formatDateTime, formatRelative, formatTime, formatUpcoming } from "./format.js";
 import { jobHistory } from "./history.js";
 import { callbackMessage, providerName } from "./providers.js";
+import { forgetRenames, renameControl } from "./rename.js";
 
 export const TERMINAL_JOB_STATUSES = new Set(["completed", "failed", "canceled"]);
 const POLL_INTERVAL_MS = 1000;
@@ -35,7 +36,7 @@ const jobs = new Map();
 /** Connections whose "Recent syncs" is unfolded: it stays so across redraws. */
 const openHistories = new Set();
 let connections = [];
-let hooks = { onSynced: () => {}, onChanged: () => {}, notify: () => {} };
+let hooks = { onSynced: () => {}, onChanged: () => {}, onRenamed: () => {}, notify: () => {} };
 let root = null;
 let emptyState = null;
 // Bumped by resetConnections (the session ended): an answer to a request of the previous session is dropped, so
@@ -81,6 +82,7 @@ export function resetConnections() {
   for (const state of jobs.values()) clearTimeout(state.timer);
   jobs.clear();
   openHistories.clear();
+  forgetRenames();
   connections = [];
   root?.replaceChildren();
 }
@@ -289,6 +291,14 @@ function card(connection) {
       el("h3", { class: "connection-name", text: name }),
       subtitle ? el("p", { class: "institution", text: subtitle }) : null,
       el("p", { class: "provider", text: `via ${providerName(connection.provider)}` }),
+      renameControl({
+        key: `connection:${connection.id}`,
+        name,
+        value: connection.friendly_name ?? "",
+        label: "Name for this connection",
+        placeholder: connection.institution.name,
+        save: (value) => rename(connection.id, value),
+      }),
     ),
     el(
       "dl",
@@ -520,6 +530,20 @@ async function renew(connection, button) {
     const name = connectionName(connection);
     hooks.notify(`Could not renew consent for ${name}: the bank's address is not valid.`, "error");
   }
+}
+
+/** `PATCH /api/connections/{id}` with the new friendly name (empty clears it); the cards are redrawn with the answer
+ * (and the account cards, which name their bank). */
+async function rename(connectionId, friendlyName) {
+  const started = epoch;
+  const renamed = await api(`/api/connections/${encodeURIComponent(connectionId)}`, {
+    method: "PATCH",
+    json: { friendly_name: friendlyName || null },
+  });
+  if (started !== epoch) return; // signed out meanwhile
+  connections = connections.map((item) => (item.id === renamed.id ? renamed : item));
+  render();
+  hooks.onRenamed(renamed);
 }
 
 async function remove(connection, button) {

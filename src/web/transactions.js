@@ -4,6 +4,7 @@
 import { api } from "./api.js";
 import { $, el, showMessage } from "./dom.js";
 import { formatDay, formatMoney, isNegative } from "./format.js";
+import { transactionStatusLabel, transactionStatusWord } from "./words.js";
 
 const PAGE_SIZE = 50;
 const AMOUNT = /^-?\d+(\.\d+)?$/;
@@ -34,6 +35,12 @@ export function setUpTransactions(callbacks) {
     searchTimer = setTimeout(() => loadTransactions(), 350);
   });
   $("#load-more").addEventListener("click", () => loadTransactions({ append: true }));
+  // The status filter says the same words as the rows, the API's term on hover.
+  for (const option of $("#tx-status").options) {
+    if (!option.value) continue;
+    option.textContent = transactionStatusWord(option.value);
+    option.title = `Status: ${option.value}`;
+  }
 }
 
 /** Fill the account filter, keeping the chosen account when it still exists. */
@@ -197,8 +204,10 @@ function row(transaction, query) {
 function statusBadge(transaction) {
   if (transaction.status === "pending") {
     const replaced = transaction.booked_as_id !== null && transaction.booked_as_id !== undefined;
-    return el("span", { class: "badge badge-pending", text: replaced ? "pending (booked since)" : "pending" });
+    const badge = transactionStatusLabel("pending", { className: "badge badge-pending" });
+    if (replaced) badge.append(" (cleared since)");
+    return badge;
   }
-  if (transaction.status === "void") return el("span", { class: "badge badge-muted", text: "void" });
-  return el("span", { class: "tx-booked", text: transaction.status });
+  if (transaction.status === "void") return transactionStatusLabel("void", { className: "badge badge-muted" });
+  return transactionStatusLabel(transaction.status, { className: "tx-booked" });
 }

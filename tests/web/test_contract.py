@@ -1,14 +1,18 @@
 """The page cannot drift from the API: every path its scripts call exists in the OpenAPI document, and the
 selectors the end-to-end test drives stay in the markup and scripts."""
 
+import json
 import re
+import shutil
+import subprocess
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from src.api.web import WEB_DIR
-from src.models.enums import UNFINISHED_JOB_STATUSES, GcScope, JobStatus, JobTrigger, Provider
+from src.models.enums import UNFINISHED_JOB_STATUSES, GcScope, JobStatus, JobTrigger, Provider, TransactionStatus
+from src.sandbox.catalogue import Institution
 from tests.harness.sandbox import PROJECT_ROOT
 
 PATH_LITERAL = re.compile(r"""(["'`])(/(?:api|auth)/[^"'`\s]+)\1""")
@@ -19,7 +23,8 @@ PAGE_IDS = [
     "auth", "email", "password", "login", "register", "auth-hint", "auth-error",
     "app", "signed-in-as", "logout", "notice", "provider-problems",
     "connect-form", "country", "institution", "friendly-name", "connect", "connections",
-    "accounts", "balance-chart",
+    "accounts", "balance-chart", "account-totals", "hidden-accounts", "hidden-accounts-summary",
+    "hidden-accounts-list",
     "transactions", "tx-account", "tx-from", "tx-to", "tx-search", "tx-status", "tx-min", "tx-max", "tx-table",
     "load-more", "tx-empty",
 ]  # fmt: skip
@@ -28,6 +33,8 @@ SCRIPT_NAMES = [
     "account", "accountId", "tx", "transactionId", "Rate limited until", "Synced ✓", "Syncing…",
     "provider", "paste-url", "paste-submit", "paste-error", "Paste the address your bank sent you back to",
     "next-sync", "bank-reads", "sync-blocked", "job-history", "Background sync", "Sync now",
+    "rename-open", "rename-input", "rename-save", "rename-cancel", "rename-error", "renameKey",
+    "account-manage", "account-hide", "hide-error", "balance-type", "total", "totals-note",
 ]  # fmt: skip
 # What a connection card reads of `background_sync` (src/web/background.js), as the API documents it.
 BACKGROUND_SYNC_FIELDS = {
@@ -37,6 +44,13 @@ BACKGROUND_SYNC_FIELDS = {
     "ScopeAllowance": {"scope", "limit", "remaining", "resets_at"},
 }
 SNAKE_CASE_FIELD = re.compile(r"\.([a-z]+(?:_[a-z0-9]+)+)\b")
+METHOD_CALL = re.compile(r"""api\(\s*(["'`])([^"'`]+)\1,\s*\{[^}]*?method:\s*["']([A-Z]+)["']""")
+# What the page's PATCH calls send (renaming and hiding accounts, renaming connections), by path: fields of the
+# operation's documented request body.
+PATCH_BODIES = {
+    "/api/accounts/{}": ("app.js", {"display_name", "hidden"}),
+    "/api/connections/{}": ("connections.js", {"friendly_name"}),
+}
 QUERY_CALL = re.compile(r"""api\(\s*(["'`])([^"'`]+)\1,\s*\{\s*query:\s*\{([^}]*)\}""")
 # A fixed `error` code a bank callback answers with (the code itself, not the bank's own words).
 CALLBACK_CODE = re.compile(r"""CallbackResult\([^)]*"([a-z_]+)"\)""")
@@ -174,3 +188,111 @@ def test_every_provider_says_why_bank_reads_are_few() -> None:
     declared = re.search(r"QUOTA_SENTENCES = \{(.*?)\n\};", _scripts()["background.js"], re.S)
     assert declared is not None
     assert declared.group(1).count("about four") == len(Provider)
+
+
+def test_every_method_the_page_uses_is_documented_for_its_path(client: TestClient) -> None:
+    paths = {OPENAPI_PARAMETER.sub("{}", path): item for path, item in _openapi(client)["paths"].items()}
+    calls = {
+        (TEMPLATE_HOLE.sub("{}", literal), method.lower())
+        for text in _scripts().values()
+        for _, literal, method in METHOD_CALL.findall(text)
+    }
+    assert {("/api/accounts/{}", "patch"), ("/api/connections/{}", "patch")} <= calls, calls
+    assert {("/api/connections/{}", "delete"), ("/api/connections/{}/sync", "post")} <= calls, calls
+    for path, method in calls:
+        assert method in paths[path], (path, method)
+
+
+def test_the_page_sends_documented_fields_when_it_renames_and_hides(client: TestClient) -> None:
+    document = _openapi(client)
+    paths = {OPENAPI_PARAMETER.sub("{}", path): item for path, item in document["paths"].items()}
+    for path, (script, fields) in PATCH_BODIES.items():
+        body = paths[path]["patch"]["requestBody"]["content"]["application/json"]["schema"]
+        schema = document["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]]
+        assert fields <= set(schema["properties"]), (path, fields - set(schema["properties"]))
+        text = _scripts()[script]
+        for field in fields:
+            assert re.search(rf"\b{field}\b", text), (script, field)
+    # Hiding is a documented boolean, never null.
+    account_update = document["components"]["schemas"]["AccountUpdate"]["properties"]
+    assert account_update["hidden"]["type"] == "boolean"
+    # The rename fields hold what the API accepts.
+    assert "maxLength = 100" in _scripts()["rename.js"]
+    assert account_update["display_name"]["anyOf"][0]["maxLength"] == 100
+
+
+def _words(name: str) -> dict[str, str]:
+    declared = re.search(rf"{name} = \{{(.*?)\n\}};", _scripts()["words.js"], re.S)
+    assert declared is not None, name
+    return dict(re.findall(r"""^\s*(\w+):\s*"([^"]+)",""", declared.group(1), re.M))
+
+
+def test_every_transaction_status_has_words() -> None:
+    """Issue 15 item 9: "booked" is shown as "Cleared", the exact term on hover."""
+    words = _words("TRANSACTION_STATUS_WORDS")
+    assert set(words) == {status.value for status in TransactionStatus}
+    assert words["booked"] == "Cleared"
+
+
+def test_every_balance_type_the_banks_send_has_words() -> None:
+    """The balance types of the sandboxes' banks (GoCardless names, Enable Banking's ISO 20022 codes) and the
+    documented example are said in words, each its own."""
+    words = _words("BALANCE_TYPE_WORDS")
+    sent = {"closingBooked", "CLBD", "ITAV"} | set(Institution.__dataclass_fields__["balance_types"].default)
+    for path in (PROJECT_ROOT / "src" / "sandbox").glob("catalogue.py"):
+        for found in re.findall(r"balance_types=\(([^)]*)\)", path.read_text()):
+            sent.update(re.findall(r'"(\w+)"', found))
+    assert sent <= set(words), sent - set(words)
+    assert words["closingBooked"] == words["CLBD"] == "Booked balance"
+    assert words["interimAvailable"] == words["ITAV"] == "Available balance"
+
+
+def test_terms_are_shown_through_the_words_module() -> None:
+    """One mapping: every script that shows a balance type or a transaction status takes its words from words.js,
+    and none writes the raw term as a row's text."""
+    scripts = _scripts()
+    for name in ("app.js", "transactions.js", "chart.js"):
+        assert re.search(r"""from\s+["']\./words\.js["']""", scripts[name]), name
+    assert "text: transaction.status" not in scripts["transactions.js"]
+    assert "balanceTypeLabel(balance.type" in scripts["app.js"]
+    assert "text: [balance.type" not in scripts["app.js"]
+
+
+def _node(source: str) -> Any:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    script = f"import * as totals from {json.dumps((WEB_DIR / 'totals.js').as_uri())};\n{source}"
+    result = subprocess.run(
+        [node, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=30, check=True
+    )
+    return json.loads(result.stdout)
+
+
+def test_totals_are_exact_and_per_currency() -> None:
+    """The accounts' totals: decimal strings summed exactly (no float: 0.1 + 0.2 is 0.3), one per currency, never
+    across currencies, and accounts without a balance counted apart."""
+    accounts = [
+        {"currency": "EUR", "balance": {"amount": "0.10", "currency": "EUR"}},
+        {"currency": "EUR", "balance": {"amount": "0.2", "currency": "EUR"}},
+        {"currency": "GBP", "balance": {"amount": "-1250.005", "currency": "GBP"}},
+        {"currency": "GBP", "balance": {"amount": "1000", "currency": None}},
+        {"currency": "SEK", "balance": None},
+    ]
+    answer = _node(
+        f"console.log(JSON.stringify([totals.totalsByCurrency({json.dumps(accounts)}), "
+        'totals.sumDecimals(["99999999999999999.99", "0.01"]), totals.sumDecimals(["-0.5", "0.25"]), '
+        'totals.sumDecimals(["1e3"])]));'
+    )
+    assert answer == [
+        {
+            "totals": [
+                {"currency": "EUR", "amount": "0.30", "count": 2},
+                {"currency": "GBP", "amount": "-250.005", "count": 2},
+            ],
+            "missing": 1,
+        },
+        "100000000000000000.00",
+        "-0.25",
+        None,
+    ]
