@@ -221,6 +221,8 @@ const FIELD_NAMES = {
   include_superseded: "Show pending items already booked",
   institution_id: "Bank",
   friendly_name: "Name",
+  display_name: "Name",
+  hidden: "Hidden",
   redirect_url: "Address",
   country: "Country",
 };
