@@ -251,6 +251,17 @@ def _connect_enablebanking_bank(page: Any, stack: DevStack) -> None:
     assert rows.count() > 0
     page.screenshot(path=ARTIFACTS / "08-enablebanking-synced.png", full_page=True)
 
+    # The account renamed in place (issue 15, item 4): Enter saves, the card and the account filter say the new
+    # name, focus is back on Rename, and the visible accounts are totalled.
+    card = page.locator(f"#accounts .account[data-account-id='{account_id}']")
+    card.locator(".rename-open").click()
+    card.locator(".rename-input").fill("Holiday money")
+    card.locator(".rename-input").press("Enter")
+    expect(card.locator(".account-name")).to_have_text("Holiday money")
+    expect(card.locator(".rename-open")).to_be_focused()
+    expect(page.locator("#tx-account option:checked")).to_have_text("Holiday money")
+    expect(page.locator("#account-totals .total").first).to_be_visible()
+
 
 def _executing(job: dict[str, Any]) -> bool:
     assert job["status"] in UNFINISHED, job
