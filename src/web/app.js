@@ -426,7 +426,7 @@ function renderTotals(visible) {
   node.replaceChildren(
     el("span", { class: "totals-label", text: visible.length === 1 ? "Total" : "Total across accounts shown" }),
     ...parts,
-    note,
+    ...(note ? [note] : []), // `replaceChildren` (unlike `el`) would write a missing node as the text "null"
   );
   node.hidden = totals.length === 0;
 }
@@ -457,7 +457,8 @@ function accountCard(account, connectionNames) {
   });
   const hideError = el("p", { class: "form-error hide-error", attrs: { role: "alert", hidden: true } });
   hide.addEventListener("click", () => setHidden(account, !account.hidden, hide, hideError));
-  article.append(
+  // `append` (unlike `el`) would write a missing node (no balance yet) as the text "null": filtered out.
+  const parts = [
     el("h3", { class: "account-title" }, select),
     el("p", { class: "account-meta" }, ...accountMeta(account, connectionNames)),
     el(
@@ -493,7 +494,8 @@ function accountCard(account, connectionNames) {
       hide,
       hideError,
     ),
-  );
+  ];
+  article.append(...parts.filter(Boolean));
   // The card selects its account; its own controls (rename, hide) do not.
   article.addEventListener("click", (event) => {
     if (!event.target.closest(".account-manage")) selectAccount(account.id);
