@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import signal
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -167,6 +168,22 @@ def test_register_connect_approve_sync_and_read_transactions(stack: DevStack) ->
             expect(rows.first).to_be_visible()
             assert rows.count() > 0
             page.screenshot(path=ARTIFACTS / "04-synced.png", full_page=True)
+
+            # Search as a person types: the start of a word, accents ignored ("nordsj" finds Nordsjö Fisk AB).
+            page.fill("#tx-search", "nordsj")
+            deadline = time.monotonic() + 15
+            found: list[str] = []
+            while time.monotonic() < deadline:
+                if page.locator("#tx-table").get_attribute("aria-busy") == "false":
+                    found = rows.all_inner_texts()
+                    if found and all("Nordsjö" in text for text in found):
+                        break
+                time.sleep(0.2)
+            assert found, "nothing found for 'nordsj'"
+            assert all("Nordsjö" in text for text in found), found[:3]
+            page.screenshot(path=ARTIFACTS / "04b-search.png", full_page=True)
+            page.fill("#tx-search", "")
+            expect(page.locator("#tx-empty")).to_be_hidden()
 
             # The sandbox keeps one balance per day, so one sync gives one point: thirty earlier days, written the
             # way thirty daily syncs would have, give the chart a history to draw (read through the real API).
