@@ -60,11 +60,18 @@ let sessionEpoch = 0;
 
 // -- notices -------------------------------------------------------------------------------------------------------
 
+/** Say something at the top of the page; it stays until dismissed or replaced by the next message. */
 function notify(message, kind = "info") {
-  const notice = $("#notice");
-  notice.textContent = message;
-  notice.dataset.kind = kind;
-  notice.hidden = !message;
+  const bar = $("#notice-bar");
+  $("#notice").textContent = message;
+  bar.dataset.kind = kind;
+  bar.hidden = !message;
+}
+
+/** Dismiss: the banner goes (until a new message) and focus moves to the page's main region, not lost on <body>. */
+function dismissNotice() {
+  notify("");
+  $("#main").focus();
 }
 
 /** The bank sends the user back to `/?status=…&connection_id=…&error=…&job_id=…`: say what happened, then tidy
@@ -637,6 +644,7 @@ async function start() {
   $("#country").addEventListener("change", loadInstitutions);
   $("#connect-form").addEventListener("submit", connectBank);
   $("#chart-close").addEventListener("click", () => selectAccount(null));
+  $("#notice-dismiss").addEventListener("click", dismissNotice);
   window.addEventListener("pageshow", onPageShow);
   setInterval(refreshRelativeTimes, 30_000);
 

@@ -15,6 +15,9 @@ const MAX_POLL_FAILURES = 5;
 // The statuses `POST /api/connections/{id}/reauthorise` accepts (src/connections/service.py `reauthorise`): every
 // status but pending, and active only while `expiring_soon`.
 const RENEWABLE_STATUSES = new Set(["expired", "rejected", "suspended", "error"]);
+// A connect that was refused at the bank or failed: the card says "Try again" (a new consent for the same bank, through
+// the same reauthorise call, which accepts both) and "Remove", so the card never leaves the person with nothing to do.
+const FAILED_STATUSES = new Set(["rejected", "error"]);
 
 const STATUS_HELP = {
   pending: "Waiting for your consent at the bank.",
@@ -266,10 +269,19 @@ function card(connection) {
   const jobStatus = el("p", { class: "job-status", attrs: { role: "status", "aria-live": "polite" } });
   const canRenew =
     RENEWABLE_STATUSES.has(connection.status) || (connection.status === "active" && connection.expiring_soon);
+  const failed = FAILED_STATUSES.has(connection.status);
   const renewButton = canRenew
-    ? el("button", { class: "renew button-secondary", text: "Renew consent", attrs: { type: "button" } })
+    ? el("button", {
+        class: failed ? "renew retry button-secondary" : "renew button-secondary",
+        text: failed ? "Try again" : "Renew consent",
+        attrs: { type: "button" },
+      })
     : null;
-  const deleteButton = el("button", { class: "delete button-danger", text: "Delete", attrs: { type: "button" } });
+  const deleteButton = el("button", {
+    class: failed ? "delete remove button-danger" : "delete button-danger",
+    text: failed ? "Remove" : "Delete",
+    attrs: { type: "button" },
+  });
 
   syncButton.addEventListener("click", () => syncNow(connection.id));
   renewButton?.addEventListener("click", () => renew(connection, renewButton));
@@ -521,6 +533,7 @@ async function renew(connection, button) {
     if (started !== epoch) return;
     button.disabled = false;
     hooks.notify(`Could not renew consent for ${connectionName(connection)}: ${error.message}`, "error");
+    button.focus(); // still on its card, to try once more or remove it
     return;
   }
   if (started !== epoch) return; // signed out meanwhile: do not take the next user to this consent page
@@ -529,6 +542,7 @@ async function renew(connection, button) {
     button.disabled = false;
     const name = connectionName(connection);
     hooks.notify(`Could not renew consent for ${name}: the bank's address is not valid.`, "error");
+    button.focus();
   }
 }
 
@@ -557,6 +571,7 @@ async function remove(connection, button) {
     if (started !== epoch) return;
     button.disabled = false;
     hooks.notify(`Could not delete ${name}: ${error.message}`, "error");
+    button.focus();
     return;
   }
   if (started !== epoch) return; // signed out meanwhile
@@ -565,5 +580,17 @@ async function remove(connection, button) {
   jobs.delete(connection.id);
   forgetPastedRedirect(connection.id);
   hooks.notify(`${name} was deleted.`, "success");
-  hooks.onChanged();
+  await hooks.onChanged();
+  if (started === epoch) focusAfterRemoval();
+}
+
+/** The removed card's button went with it: focus the bank chooser (to connect again) when it can take focus, the
+ * page's main region otherwise, so focus is not dropped on <body>. */
+function focusAfterRemoval() {
+  const chooser = document.getElementById("institution");
+  if (chooser && !chooser.disabled && chooser.offsetParent !== null) {
+    chooser.focus();
+    return;
+  }
+  document.getElementById("main")?.focus();
 }

@@ -151,6 +151,11 @@ def test_register_connect_approve_sync_and_read_transactions(stack: DevStack) ->
             expect(card).to_have_attribute("data-job-state", "completed", timeout=120_000)
             page.screenshot(path=ARTIFACTS / "03-linked-first-sync.png", full_page=True)
 
+            # The "Bank connected" banner can be dismissed; focus goes to the page, not lost.
+            page.get_by_role("button", name="Dismiss").click()
+            expect(page.locator("#notice-bar")).to_be_hidden()
+            expect(page.locator("#main")).to_be_focused()
+
             card.locator("button.sync-now").click()
             expect(card).to_have_attribute("data-job-state", re.compile(r"^(pending|running)$"), timeout=10_000)
             expect(card).to_have_attribute("data-job-state", "completed", timeout=120_000)

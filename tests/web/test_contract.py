@@ -11,7 +11,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from src.api.web import WEB_DIR
-from src.models.enums import UNFINISHED_JOB_STATUSES, GcScope, JobStatus, JobTrigger, Provider, TransactionStatus
+from src.models.enums import (
+    UNFINISHED_JOB_STATUSES,
+    ConnectionStatus,
+    GcScope,
+    JobStatus,
+    JobTrigger,
+    Provider,
+    TransactionStatus,
+)
 from src.sandbox.catalogue import Institution
 from tests.harness.sandbox import PROJECT_ROOT
 
@@ -21,7 +29,7 @@ OPENAPI_PARAMETER = re.compile(r"\{[^}]+\}")
 
 PAGE_IDS = [
     "auth", "email", "password", "login", "register", "auth-hint", "auth-error",
-    "app", "signed-in-as", "logout", "notice", "provider-problems",
+    "app", "signed-in-as", "logout", "notice", "notice-bar", "notice-dismiss", "provider-problems",
     "connect-form", "country", "institution", "friendly-name", "connect", "connections",
     "accounts", "balance-chart", "account-totals", "hidden-accounts", "hidden-accounts-summary",
     "hidden-accounts-list",
@@ -35,6 +43,7 @@ SCRIPT_NAMES = [
     "next-sync", "bank-reads", "sync-blocked", "job-history", "Background sync", "Sync now",
     "rename-open", "rename-input", "rename-save", "rename-cancel", "rename-error", "renameKey",
     "account-manage", "account-hide", "hide-error", "balance-type", "total", "totals-note",
+    "Try again", "Remove", "renew", "delete",
 ]  # fmt: skip
 # What a connection card reads of `background_sync` (src/web/background.js), as the API documents it.
 BACKGROUND_SYNC_FIELDS = {
@@ -107,6 +116,29 @@ def test_the_page_ends_polling_on_exactly_the_apis_terminal_job_statuses() -> No
     assert declared is not None
     terminal = set(re.findall(r'"(\w+)"', declared.group(1)))
     assert terminal == {status.value for status in JobStatus} - {status.value for status in UNFINISHED_JOB_STATUSES}
+
+
+def _js_set(name: str, script: str) -> set[str]:
+    declared = re.search(rf"{name} = new Set\(\[([^\]]*)\]\)", _scripts()[script])
+    assert declared is not None, name
+    return set(re.findall(r'"(\w+)"', declared.group(1)))
+
+
+def test_a_failed_connection_offers_a_retry_the_api_accepts() -> None:
+    """A refused or failed connect ("Try again") starts a new consent through reauthorise, which the API allows for
+    every status but pending (and active before it is expiring): the card never offers a retry the API refuses."""
+    failed = _js_set("FAILED_STATUSES", "connections.js")
+    renewable = _js_set("RENEWABLE_STATUSES", "connections.js")
+    statuses = {status.value for status in ConnectionStatus}
+    assert failed == {ConnectionStatus.rejected.value, ConnectionStatus.error.value}
+    assert failed <= renewable <= statuses - {ConnectionStatus.pending.value, ConnectionStatus.active.value}
+
+
+def test_the_notice_can_be_dismissed() -> None:
+    """The banner's dismiss button has the accessible name "Dismiss" and the page wires it up."""
+    page = (WEB_DIR / "index.html").read_text()
+    assert re.search(r'<button id="notice-dismiss" type="button"[^>]*aria-label="Dismiss"', page)
+    assert '$("#notice-dismiss").addEventListener("click"' in _scripts()["app.js"]
 
 
 def _js_object_keys(name: str, script: str) -> set[str]:
