@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import Engine, TextClause, select, text
+from sqlalchemy import Engine, TextClause, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 import src.ingest
@@ -229,3 +229,74 @@ def test_enable_banking_derivations_run_again_and_again_on_one_pooled_connection
     status = rows_of(pipeline_database, "SELECT status FROM connections WHERE id = :c", c=connection_id)
     assert status == [("active",)]
     assert rows_of(pipeline_database, "SELECT count(*) > 0 FROM transactions WHERE status = 'booked'") == [(True,)]
+
+
+@pytest.mark.parametrize("plan_cache_mode", ["auto", "force_generic_plan"])
+def test_the_background_syncs_statements_run_again_and_again_on_one_pooled_connection(
+    pipeline_database: Engine, sandbox: SandboxControl, plan_cache_mode: str
+) -> None:
+    """The background sync's every tick on one pooled connection, a day's worth of ticks: the planner's reads, the
+    scheduled job (whose ON CONFLICT must keep inferring the partial index under a generic plan), its run starting
+    and ending, and the allowance the run records."""
+    from src.ingest.allowances import connection_plans
+    from src.ingest.background import start_due_syncs
+    from src.ingest.job_runs import new_job, run_ended, run_started
+    from src.models import Job
+    from src.models.enums import JobStatus, JobTrigger
+
+    connection_id = connect_sandbox(pipeline_database, sandbox, account_count=2)
+    factory = sessionmaker(bind=pipeline_database, expire_on_commit=False)
+    with GoCardlessClient(
+        base_url=sandbox.base_url, secret_id=sandbox.secret_id, secret_key=sandbox.secret_key
+    ) as client:
+        extraction.extract_requisitions(factory, client, [connection_id])
+
+    midnight = datetime.combine(datetime.now(UTC).date(), datetime.min.time(), tzinfo=UTC)
+    with pipeline_database.connect() as connection:
+        connection.execute(text(f"SET plan_cache_mode = {plan_cache_mode}"))
+        connection.commit()
+        session = Session(bind=connection, expire_on_commit=False)
+        started = 0
+        for round_number in range(24):  # past psycopg's prepare and the generic plan, within one allowance
+            now = midnight + timedelta(hours=round_number)
+            # A click that starts no run (canceled before it reached Dagster): the manual job's ON CONFLICT on
+            # every tick, so that it runs past psycopg's prepare and PostgreSQL's generic plan too.
+            owner = session.scalar(select(Connection.user_id).where(Connection.id == connection_id))
+            clicked = new_job(session, user_id=owner, connection_id=connection_id, trigger=JobTrigger.manual)
+            assert clicked is not None
+            session.execute(update(Job).where(Job.id == clicked).values(status=JobStatus.canceled))
+            due = start_due_syncs(session, "gocardless", now)
+            for job in due:
+                started += 1
+                run_started(session, job.job_id, f"run-{round_number}", now)
+                for target in extraction.account_targets(session, [connection_id]):
+                    for scope in (GcScope.balances, GcScope.transactions):
+                        raw.record_exhausted(
+                            session,
+                            target.gc_account_id,
+                            scope,
+                            remaining=4 - started,
+                            limit=4,
+                            reset_at=midnight + timedelta(days=1),
+                            now=now,
+                        )
+                assert run_ended(session, job.job_id, f"run-{round_number}", "SUCCESS", now) is not None
+            plan = connection_plans(session, [connection_id], now)[connection_id]
+            assert len(plan.accounts) == 2
+            session.commit()
+        prepared = _prepared(session)
+        session.close()
+
+    # Three background reads in the day, eight hours apart, and the person's call left: the planner's rule held on
+    # every tick, whatever plan PostgreSQL chose.
+    assert started == 3
+    assert all(
+        state.remaining == 1
+        for account in plan.accounts.values()
+        for scope, state in account.scopes.items()
+        if scope is not GcScope.details
+    )
+    plans = [(generic, custom) for statement, generic, custom in prepared if "INSERT INTO jobs" in statement]
+    assert plans
+    if plan_cache_mode == "force_generic_plan":
+        assert all(generic > 0 and custom == 0 for generic, custom in plans), plans
