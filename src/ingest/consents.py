@@ -47,6 +47,7 @@ from sqlalchemy import and_, case, func, literal, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from src import notifications
 from src.db import unit_of_work
 from src.ingest import raw
 from src.ingest.enablebanking import raw as eb_raw
@@ -85,8 +86,8 @@ _UNFINISHED = (
 
 # -- announcements ------------------------------------------------------------------------------------------------
 class Enqueue(Protocol):
-    """`src.notifications.enqueue`: the caller passes it in, because notifications sit a floor above ingest (they
-    are delivered over HTTP and SMTP beside the integrations) and a floor imports only those below it."""
+    """The shape of `src.notifications.enqueue`, the default; a test passes one that fails for a connection, to show a
+    failed announcement leaves no notice behind."""
 
     def __call__(
         self,
@@ -240,7 +241,9 @@ def _announce(factory: sessionmaker[Session], enqueue: Enqueue, due: _Due, now: 
     return Announcement(due.connection_id, due.user_id, due.kind, due.ends_at, event_id)
 
 
-def announce_consents(factory: sessionmaker[Session], *, now: datetime, enqueue: Enqueue) -> list[Announcement]:
+def announce_consents(
+    factory: sessionmaker[Session], *, now: datetime, enqueue: Enqueue = notifications.enqueue
+) -> list[Announcement]:
     """Make every consent announcement due at `now` that was not made yet (the rule: this module's docstring), one
     unit of work per connection, its event written by `enqueue` (`src.notifications.enqueue`) in that unit of work;
     returns those this evaluation made. A connection whose announcement fails is

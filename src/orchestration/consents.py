@@ -17,7 +17,6 @@ import dagster as dg
 
 from src import clock
 from src.ingest.consents import announce_consents, clean_up_consents
-from src.notifications import enqueue
 from src.orchestration.resources import EnableBankingResource, GoCardlessResource, PostgresDatabase
 from src.providers.enablebanking.seam import EnableBankingProvider
 from src.providers.gocardless.seam import GoCardlessProvider
@@ -43,7 +42,7 @@ def consent_lifecycle(
 ) -> dg.SkipReason:
     now = clock.now()
     factory = postgres_database.sessions()
-    announced = announce_consents(factory, now=now, enqueue=enqueue)
+    announced = announce_consents(factory, now=now)
     cleaned = clean_up_consents(
         factory,
         gocardless=GoCardlessProvider(gocardless_api.client),
