@@ -62,6 +62,7 @@ ErrorCode = Literal[
     "sync_engine_unavailable",
     "too_many_pending_connections",
     "too_many_webhooks",
+    "transaction_not_found",
     "unsupported_media_type",
     "validation_error",
     "webhook_not_found",

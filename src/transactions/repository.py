@@ -19,6 +19,9 @@ How a page is found (figures from `python -m bench`: one user, 100 accounts, 1,0
     with a recent window of `(account_id, booking_date, id)` sized to hold about two pages of matches, so that
     only those are fetched; when the window holds less than a page, every match is sorted after all.
 - A page's keys are found first; full rows are read for those `limit` + 1 keys only.
+- The summary (`fetch_summary`: count and sums per currency of every row the listing would list) is one
+  aggregate over the same WHERE (`_conditions`), answered by whichever of the accounts' index, the GIN index or a
+  scan the planner finds cheapest: it visits every match, so there is no order to keep and no walk to merge.
 - Statements are built once per shape (which filters are present, how many accounts) and their values bound:
   building a hundred-branch statement costs more than running it, and one SQL text per shape lets the driver
   prepare it (parsed once per connection; planned once too for a plain walk, see `_run`).
@@ -30,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
@@ -58,6 +62,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Session, load_only
 
 from src.models import Transaction
+from src.models.accounts import Money
 from src.models.enums import TransactionStatus
 from src.models.transactions import folded_sql
 
@@ -75,9 +80,10 @@ _SAMPLE = 1000
 # A window is sized to hold this many pages of matches, and the density of rows per day taken from this many days.
 _WINDOW_MARGIN = 2
 _RECENT_DAYS = 30
-_BOUNDS = frozenset({"date_from", "date_to", "min_amount", "max_amount"})
+_BOUNDS = frozenset({"date_from", "date_to", "min_amount", "max_amount", "min_size", "max_size"})
 _SIMPLE: ColumnClause[Any] = literal_column("'simple'::regconfig")
 _CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
+_ZERO: ColumnClause[Any] = literal_column("0")  # in the SQL text: a constant, not a parameter to type
 _ACCOUNT_IDS = bindparam("account_ids", type_=ARRAY(UUID(as_uuid=True)))
 
 # What the API shows; `search_vector` and the bank's other ids stay in the database.
@@ -98,20 +104,48 @@ _COLUMNS = (
 )
 
 
+class Direction(StrEnum):
+    """Which way money went: `in` a positive amount, `out` a negative one (a zero amount is neither)."""
+
+    incoming = "in"
+    outgoing = "out"
+
+
 @dataclass(frozen=True, kw_only=True)
-class PageQuery:
-    """One page's worth of filters, on accounts already known to be the caller's."""
+class RowFilter:
+    """Which rows: the listing's filters, on accounts already known to be the caller's. The listing's pages and the
+    summary read the same filter, so that the summary always adds up what the pages list."""
 
     account_ids: Sequence[uuid.UUID]
     statuses: frozenset[TransactionStatus]
     include_superseded: bool = False
     date_from: date | None = None
     date_to: date | None = None
-    min_amount: Decimal | None = None
+    min_amount: Decimal | None = None  # signed
     max_amount: Decimal | None = None
+    direction: Direction | None = None
+    min_size: Decimal | None = None  # the amount without its sign
+    max_size: Decimal | None = None
     q: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PageQuery(RowFilter):
+    """One page's worth of filters."""
+
     after: tuple[date, int] | None = None  # (booking_date, id) of the previous page's last row
     limit: int
+
+
+@dataclass(frozen=True)
+class CurrencyTotal:
+    """The rows of one currency: how many, and the sums of their positive and negative amounts (exact)."""
+
+    currency: str
+    count: int
+    amount_in: Decimal
+    amount_out: Decimal
+    net: Decimal
 
 
 @dataclass(frozen=True)
@@ -122,7 +156,8 @@ class _Shape:
     accounts: int  # branches of a walk (0 otherwise: the ids are one array parameter)
     statuses: tuple[TransactionStatus, ...]
     include_superseded: bool
-    bounds: frozenset[str]  # which of date_from, date_to, min_amount, max_amount are set
+    bounds: frozenset[str]  # which of date_from, date_to, min_amount, max_amount, min_size, max_size are set
+    direction: Direction | None
     search: bool
     after: bool
     limit: int
@@ -145,6 +180,14 @@ def _conditions(shape: _Shape) -> list[ColumnElement[bool]]:
         conditions.append(t.amount >= bindparam("min_amount"))
     if "max_amount" in shape.bounds:
         conditions.append(t.amount <= bindparam("max_amount"))
+    if shape.direction is Direction.incoming:
+        conditions.append(t.amount > _ZERO)
+    elif shape.direction is Direction.outgoing:
+        conditions.append(t.amount < _ZERO)
+    if "min_size" in shape.bounds:
+        conditions.append(func.abs(t.amount) >= bindparam("min_size", type_=Money))
+    if "max_size" in shape.bounds:
+        conditions.append(func.abs(t.amount) <= bindparam("max_size", type_=Money))
     if shape.search:
         search = _matches(func.to_tsquery(_SIMPLE, bindparam("q", type_=Text())))
         # In a walk, a branch must not fetch and sort every match of its account through the GIN index instead
@@ -338,10 +381,24 @@ def _shape(query: PageQuery, params: dict[str, Any], *, walk: bool) -> _Shape:
         statuses=tuple(sorted(query.statuses)),
         include_superseded=query.include_superseded,
         bounds=frozenset(params.keys() & _BOUNDS),
+        direction=query.direction,
         search=bool(query.q),
         after=query.after is not None,
         limit=query.limit,
     )
+
+
+def _bound_params(rows: RowFilter) -> dict[str, Any]:
+    """The filter's values that travel as bind parameters (the set ones only: the shape says which)."""
+    bounds = {
+        "date_from": rows.date_from,
+        "date_to": rows.date_to,
+        "min_amount": rows.min_amount,
+        "max_amount": rows.max_amount,
+        "min_size": rows.min_size,
+        "max_size": rows.max_size,
+    }
+    return {name: value for name, value in bounds.items() if value is not None}
 
 
 def _run(session: Session, shape: _Shape, params: dict[str, Any]) -> list[Transaction]:
@@ -356,13 +413,7 @@ def _run(session: Session, shape: _Shape, params: dict[str, Any]) -> list[Transa
 
 def fetch_page(session: Session, query: PageQuery) -> list[Transaction]:
     """Up to `limit` + 1 rows after the cursor, newest first (the extra row says another page follows)."""
-    bounds = {
-        "date_from": query.date_from,
-        "date_to": query.date_to,
-        "min_amount": query.min_amount,
-        "max_amount": query.max_amount,
-    }
-    params: dict[str, Any] = {name: value for name, value in bounds.items() if value is not None}
+    params = _bound_params(query)
     if query.after is not None:
         params["after_date"], params["after_id"] = query.after
     walk_params = {f"account_{n}": account_id for n, account_id in enumerate(query.account_ids)}
@@ -383,3 +434,57 @@ def fetch_page(session: Session, query: PageQuery) -> list[Transaction]:
             return rows
         # Fewer matches in the window than a page: the words are rarer there than estimated; sort them all.
     return _run(session, _shape(query, params, walk=False), params)
+
+
+@lru_cache(maxsize=256)
+def summary_statement(shape: _Shape) -> Select[tuple[str, int, Decimal, Decimal, Decimal]]:
+    """Per currency: how many rows, the sum of the positive amounts, of the negative ones, and of all; one
+    aggregate over the listing's own WHERE (a zero amount counts, and adds nothing)."""
+    t = Transaction
+    incoming = func.coalesce(func.sum(t.amount).filter(t.amount > _ZERO), _ZERO)
+    outgoing = func.coalesce(func.sum(t.amount).filter(t.amount < _ZERO), _ZERO)
+    return (
+        select(t.currency, func.count(), incoming, outgoing, func.sum(t.amount))
+        .where(t.account_id == any_(_ACCOUNT_IDS), *_conditions(shape))
+        .group_by(t.currency)
+        .order_by(t.currency)
+    )
+
+
+def summary_shape_and_params(session: Session, rows: RowFilter) -> tuple[_Shape, dict[str, Any]] | None:
+    """The summary's statement shape and its values; None when the search holds no word (nothing matches)."""
+    params = _bound_params(rows)
+    if rows.q:
+        words = search_words(session, rows.q)
+        if not words:
+            return None
+        params["q"] = prefix_query(words)
+    params["account_ids"] = list(rows.account_ids)
+    shape = _Shape(
+        walk=False,
+        accounts=0,
+        statuses=tuple(sorted(rows.statuses)),
+        include_superseded=rows.include_superseded,
+        bounds=frozenset(params.keys() & _BOUNDS),
+        direction=rows.direction,
+        search=bool(rows.q),
+        after=False,
+        limit=0,
+    )
+    return shape, params
+
+
+def fetch_summary(session: Session, rows: RowFilter) -> list[CurrencyTotal]:
+    """Every row the listing would list for `rows`, counted and summed per currency, by currency code.
+
+    Planned as PostgreSQL chooses (a generic plan once it is as good): every match is visited whatever the plan,
+    so the value of a word or a range matters far less than in a page, where it decides between a walk and a
+    sort."""
+    prepared = summary_shape_and_params(session, rows)
+    if prepared is None:
+        return []
+    shape, params = prepared
+    return [
+        CurrencyTotal(currency, int(count), Decimal(amount_in), Decimal(amount_out), Decimal(net))
+        for currency, count, amount_in, amount_out, net in session.execute(summary_statement(shape), params)
+    ]

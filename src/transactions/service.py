@@ -9,6 +9,9 @@ Which rows are listed:
 - `q` is PostgreSQL full-text search (`simple` configuration: lower-cased words, no stemming) on description and
   counterparty name, accents folded on both sides ("muller" finds "Müller"), each word a prefix ("coff" finds
   "Coffee", as a person types); every word must match.
+- Amounts: `min_amount`/`max_amount` bound the signed amount; `direction` keeps money in (positive) or out
+  (negative), and `min_size`/`max_size` bound the amount without its sign ("out, 20 to 100" is -100 to -20).
+- The summary counts and sums exactly the rows the listing lists for the same filters, per currency.
 - Newest first: `booking_date DESC, id DESC`. The cursor is the last row's (booking_date, id), so a page never
   shifts when rows are added elsewhere, and depth costs nothing (no OFFSET).
 """
@@ -19,15 +22,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from src.accounts.service import account as account_service
 from src.accounts.service import check_date_range
 from src.kit.pagination import InvalidCursorError, decode_cursor, encode_cursor
-from src.models import Transaction, User
+from src.models import Account, Connection, Transaction, User
 from src.models.enums import TransactionStatus
-from src.transactions.exceptions import InvalidAmountRangeError
-from src.transactions.repository import PageQuery, fetch_page
+from src.transactions.exceptions import InvalidAmountRangeError, TransactionNotFoundError
+from src.transactions.repository import CurrencyTotal, Direction, PageQuery, RowFilter, fetch_page, fetch_summary
 
 DEFAULT_STATUSES = frozenset({TransactionStatus.booked, TransactionStatus.pending})
 
@@ -41,6 +45,9 @@ class TransactionFilters:
     include_superseded: bool = False
     min_amount: Decimal | None = None
     max_amount: Decimal | None = None
+    direction: Direction | None = None
+    min_size: Decimal | None = None
+    max_size: Decimal | None = None
     q: str | None = None
 
 
@@ -48,6 +55,20 @@ class TransactionFilters:
 class TransactionPage:
     items: list[Transaction]
     next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class TransactionSummary:
+    count: int
+    totals: list[CurrencyTotal]  # by currency code
+
+
+@dataclass(frozen=True)
+class TransactionDetail:
+    """A transaction, and the pending row it was booked from (the row whose `booked_as_id` is this one), if any."""
+
+    transaction: Transaction
+    booked_from: Transaction | None
 
 
 def _decode(cursor: str) -> tuple[date, int]:
@@ -65,6 +86,35 @@ def _encode(row: Transaction) -> str:
     return encode_cursor({"d": row.booking_date.isoformat(), "i": row.id})
 
 
+def _row_filter(session: Session, user: User, filters: TransactionFilters) -> RowFilter | None:
+    """The filters checked and bound to the user's accounts; None when no row can match (no account, no status).
+    An account filter naming an account that is not the user's answers 404 `account_not_found`, as reading that
+    account would."""
+    check_date_range(filters.date_from, filters.date_to)
+    low, high = filters.min_amount, filters.max_amount
+    if low is not None and high is not None and low > high:
+        raise InvalidAmountRangeError("The minimum amount is above the maximum amount.")
+    small, large = filters.min_size, filters.max_size
+    if small is not None and large is not None and small > large:
+        raise InvalidAmountRangeError("The minimum size is above the maximum size.")
+    account_ids = account_service.owned_ids(session, user, filters.account_ids)
+    if not account_ids or not filters.statuses:
+        return None
+    return RowFilter(
+        account_ids=account_ids,
+        statuses=filters.statuses,
+        include_superseded=filters.include_superseded,
+        date_from=filters.date_from,
+        date_to=filters.date_to,
+        min_amount=low,
+        max_amount=high,
+        direction=filters.direction,
+        min_size=small,
+        max_size=large,
+        q=filters.q,
+    )
+
+
 class TransactionService:
     def list(
         self,
@@ -75,32 +125,38 @@ class TransactionService:
         limit: int,
         cursor: str | None = None,
     ) -> TransactionPage:
-        """One page of the user's transactions, newest first. An account filter naming an account that is not
-        the user's answers 404 `account_not_found`, as reading that account would."""
-        check_date_range(filters.date_from, filters.date_to)
-        low, high = filters.min_amount, filters.max_amount
-        if low is not None and high is not None and low > high:
-            raise InvalidAmountRangeError("The minimum amount is above the maximum amount.")
+        """One page of the user's transactions, newest first."""
+        rows_wanted = _row_filter(session, user, filters)
         after = _decode(cursor) if cursor is not None else None
-        account_ids = account_service.owned_ids(session, user, filters.account_ids)
-        if not account_ids or not filters.statuses:
+        if rows_wanted is None:
             return TransactionPage([], None)
-        query = PageQuery(
-            account_ids=account_ids,
-            statuses=filters.statuses,
-            include_superseded=filters.include_superseded,
-            date_from=filters.date_from,
-            date_to=filters.date_to,
-            min_amount=low,
-            max_amount=high,
-            q=filters.q,
-            after=after,
-            limit=limit,
-        )
+        query = PageQuery(**vars(rows_wanted), after=after, limit=limit)
         rows = fetch_page(session, query)
         if len(rows) <= limit:
             return TransactionPage(rows, None)
         return TransactionPage(rows[:limit], _encode(rows[limit - 1]))
+
+    def summary(self, session: Session, user: User, *, filters: TransactionFilters) -> TransactionSummary:
+        """How many transactions the listing holds for these filters, over every page, and their sums per currency
+        (never added across currencies)."""
+        rows_wanted = _row_filter(session, user, filters)
+        totals = fetch_summary(session, rows_wanted) if rows_wanted is not None else []
+        return TransactionSummary(count=sum(total.count for total in totals), totals=totals)
+
+    def get(self, session: Session, user: User, transaction_id: int) -> TransactionDetail:
+        """One of the user's transactions, whatever its status; another user's answers 404 like a missing one."""
+        owned = (
+            select(Transaction)
+            .join(Account, Account.id == Transaction.account_id)
+            .join(Connection, Connection.id == Account.connection_id)
+            .where(Connection.user_id == user.id)
+        )
+        row = session.scalar(owned.where(Transaction.id == transaction_id))
+        if row is None:
+            raise TransactionNotFoundError("There is no such transaction.")
+        # The ingest links at most one pending row to a booked one; the lowest id, should two ever point at it.
+        booked_from = session.scalar(owned.where(Transaction.booked_as_id == row.id).order_by(Transaction.id).limit(1))
+        return TransactionDetail(row, booked_from)
 
 
 transaction = TransactionService()

@@ -62,5 +62,7 @@ def test_a_second_users_ids_answer_404_everywhere(api: TestClient, db_session: S
             assert response.json()["code"].endswith("not_found")
             walked.append(f"{method} {template}")
     assert len(walked) >= 5, walked
+    assert "GET /api/accounts/{account_id}/balances/daily" in walked, walked
+    assert "GET /api/transactions/{transaction_id}" in walked, walked
     # and the owner still has everything
     assert api.get(f"/api/connections/{connection.id}", headers=auth_headers(user)).status_code == 200
