@@ -5,7 +5,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from src.accounts.schemas import AccountRead, AccountUpdate, BalanceSnapshotRead
+from src.accounts.daily import MAX_DAYS
+from src.accounts.schemas import AccountRead, AccountUpdate, BalanceSnapshotRead, DailyBalanceRead
 from src.accounts.service import account as account_service
 from src.auth.dependencies import CurrentUser
 from src.kit.dependencies import SessionDep
@@ -61,3 +62,36 @@ def list_account_balances(
         session, user, account_id, date_from=date_from, date_to=date_to, limit=limit, cursor=cursor
     )
     return Page(items=[BalanceSnapshotRead.model_validate(s) for s in page.items], next_cursor=page.next_cursor)
+
+
+@router.get(
+    "/{account_id:uuid}/balances/daily",
+    response_model=Page[DailyBalanceRead],
+    responses=error_responses(400, 401, 404),
+)
+def list_account_daily_balances(
+    account_id: uuid.UUID,
+    session: SessionDep,
+    user: CurrentUser,
+    date_from: Annotated[
+        Day | None, Query(alias="from", description="First day, inclusive; default: the history's first day.")
+    ] = None,
+    date_to: Annotated[
+        Day | None,
+        Query(
+            alias="to",
+            description=f"Last day, inclusive; not before `from`, and at most {MAX_DAYS} days after it (400 "
+            "`invalid_date_range`). Default: today, or the day of the bank's latest balance if that is later.",
+        ),
+    ] = None,
+) -> Page[DailyBalanceRead]:
+    """The account's balance at the end of every day, oldest first, from the first booked transaction on: derived
+    from the bank's latest booked balance (closing or interim booked) and the booked transactions, so the history
+    covers the whole import from the first sync. Each day says whether the bank reported that very amount
+    (`derived`: false), what it reported (`reported`) and how far the transactions disagree with it (`drift`).
+    Pending and void transactions, and transactions in another currency than the account's, do not count.
+
+    Empty when the bank has reported no booked balance yet (there is nothing to count from). One page at most:
+    `next_cursor` is always null; an open range answers its newest 3660 days (`MAX_DAYS`)."""
+    days = account_service.daily_balances(session, user, account_id, date_from=date_from, date_to=date_to)
+    return Page(items=[DailyBalanceRead.from_day(day) for day in days], next_cursor=None)

@@ -21,7 +21,8 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from src.kit.schemas import WITHOUT_NUL, Schema
+from src.accounts.daily import DailyBalance
+from src.kit.schemas import WITHOUT_NUL, Day, Schema
 from src.models import Account
 from src.models.enums import AccountStatus, Provider
 
@@ -169,3 +170,53 @@ class BalanceSnapshotRead(Schema):
             "examples": [{"as_of": "2026-11-24", "type": "closingBooked", "amount": "1234.56", "currency": "EUR"}]
         }
     )
+
+
+class DailyBalanceRead(Schema):
+    """One day of the derived balance history (`src/accounts/daily.py`: the rule)."""
+
+    date: Day = Field(description="The day; `amount` is its end-of-day balance.")
+    amount: Amount = Field(
+        description="End-of-day balance as the booked transactions tell it, counted back (or forward) from the "
+        "bank's latest booked balance; exact decimal, as a string.",
+        examples=["1234.56"],
+    )
+    currency: str = Field(examples=["EUR"])
+    derived: bool = Field(
+        description="True when computed from the transactions; false on a day the bank reported this very amount."
+    )
+    reported: Amount | None = Field(
+        description="The booked balance the bank reported for this day (closing or interim booked); null when none.",
+        examples=["1234.56"],
+    )
+    drift: Amount | None = Field(
+        description="`reported` − `amount` when the two differ (a transaction missing, extra or changed in what the "
+        "bank lets us read); null when the bank reported nothing that day or agrees.",
+        examples=["-20.00"],
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "date": "2026-11-24",
+                    "amount": "1234.56",
+                    "currency": "EUR",
+                    "derived": True,
+                    "reported": "1214.56",
+                    "drift": "-20.00",
+                }
+            ]
+        }
+    )
+
+    @classmethod
+    def from_day(cls, day: DailyBalance) -> "DailyBalanceRead":
+        return cls(
+            date=day.day,
+            amount=day.amount,
+            currency=day.currency,
+            derived=day.derived,
+            reported=day.reported,
+            drift=day.drift,
+        )

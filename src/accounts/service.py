@@ -13,6 +13,8 @@ from datetime import date
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from src import clock
+from src.accounts.daily import MAX_DAYS, DailyBalance, daily_balances
 from src.accounts.exceptions import AccountNotFoundError, InvalidDateRangeError
 from src.accounts.schemas import AccountUpdate
 from src.connections.exceptions import ConnectionNotFoundError
@@ -103,6 +105,19 @@ class AccountService:
         if len(rows) <= limit:
             return BalancePage(rows, None)
         return BalancePage(rows[:limit], encode_cursor({"as_of": rows[limit - 1].as_of.isoformat()}))
+
+    def daily_balances(
+        self, session: Session, user: User, account_id: uuid.UUID, *, date_from: date | None, date_to: date | None
+    ) -> Sequence[DailyBalance]:
+        """Every day's balance, derived from the bank's latest booked balance and the booked transactions
+        (`src/accounts/daily.py`), oldest first; empty when the bank has reported no booked balance yet. An asked
+        range longer than `MAX_DAYS` days is refused (400) rather than cut where the caller cannot see it; an open
+        one answers its newest `MAX_DAYS` days."""
+        check_date_range(date_from, date_to)
+        if date_from is not None and date_to is not None and (date_to - date_from).days >= MAX_DAYS:
+            raise InvalidDateRangeError(f"Ask for at most {MAX_DAYS} days of daily balances at a time.")
+        self.get(session, user, account_id)
+        return daily_balances(session, account_id, today=clock.now().date(), date_from=date_from, date_to=date_to)
 
 
 def _decode_day(cursor: str) -> date:
