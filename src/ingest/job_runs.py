@@ -153,6 +153,28 @@ def run_started(session: Session, job_id: uuid.UUID, run_id: str, at: datetime) 
     )
 
 
+def mark_ended(job: Job, status: JobStatus, at: datetime, failure_message: str | None = None) -> None:
+    """A job whose run ended with `status` (completed, failed or canceled) at `at`, as both places that see the end
+    record it. A failed run's own words (a step's exception, a traceback) go to the operator's log, never to the
+    person's page, which reads the one sentence `INTERNAL_FAILURE_MESSAGE`. A completed run is judged by its accounts
+    afterwards (`judge_jobs`), in one read for every job the caller finished."""
+    job.status = status
+    job.completed_at = at
+    if status is JobStatus.failed:
+        job.error_message = INTERNAL_FAILURE_MESSAGE
+        log.error(
+            "sync run failed",
+            extra={
+                "job_id": str(job.id),
+                "run_id": job.dagster_run_id,
+                "connection_id": str(job.entity_id),
+                "failure": failure_message,
+            },
+        )
+    elif status is JobStatus.canceled:
+        job.error_message = CANCELED_MESSAGE
+
+
 def run_ended(
     session: Session,
     job_id: uuid.UUID,
@@ -168,23 +190,9 @@ def run_ended(
     if job is None:
         return None
     job.dagster_run_id = job.dagster_run_id or run_id
-    job.status = DAGSTER_STATUS.get(dagster_status, JobStatus.failed)
-    job.completed_at = at
+    mark_ended(job, DAGSTER_STATUS.get(dagster_status, JobStatus.failed), at, failure_message)
     if job.status is JobStatus.completed:
         judge_jobs(session, [job])
-    elif job.status is JobStatus.failed:
-        job.error_message = INTERNAL_FAILURE_MESSAGE
-        log.error(
-            "sync run failed",
-            extra={
-                "job_id": str(job.id),
-                "run_id": run_id,
-                "connection_id": str(job.entity_id),
-                "failure": failure_message,
-            },
-        )
-    else:
-        job.error_message = CANCELED_MESSAGE
     session.flush()
     announce_finished(session, job)
     return job

@@ -31,8 +31,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
-from src.ingest.job_runs import CANCELED_MESSAGE, DAGSTER_STATUS, FINISHED, announce_finished, judge_jobs, new_job
-from src.ingest.verdict import INTERNAL_FAILURE_MESSAGE
+from src.ingest.job_runs import (
+    DAGSTER_STATUS,
+    FINISHED,
+    announce_finished,
+    judge_jobs,
+    mark_ended,
+    new_job,
+)
 from src.jobs.exceptions import (
     ConnectionNotSyncableError,
     JobFinishedError,
@@ -274,26 +280,14 @@ class JobService:
             job.error_message = FORGOTTEN_MESSAGE
             job.completed_at = now
             return
-        job.status = DAGSTER_STATUS.get(result.status, JobStatus.running)
+        status = DAGSTER_STATUS.get(result.status, JobStatus.running)
         job.started_at = result.start_time or job.started_at
         if result.steps_total:
             job.progress_done, job.progress_total = result.steps_done, result.steps_total
-        if job.status in FINISHED:
-            job.completed_at = result.end_time or now
-        if job.status is JobStatus.failed:
-            # Dagster's text (a step's exception, a traceback) is for the operator's log, not the person's page.
-            job.error_message = INTERNAL_FAILURE_MESSAGE
-            log.error(
-                "sync run failed",
-                extra={
-                    "job_id": str(job.id),
-                    "run_id": job.dagster_run_id,
-                    "connection_id": str(job.entity_id),
-                    "failure": result.failure_message,
-                },
-            )
-        elif job.status is JobStatus.canceled:
-            job.error_message = CANCELED_MESSAGE
+        if status in FINISHED:
+            mark_ended(job, status, result.end_time or now, result.failure_message)
+        else:
+            job.status = status
 
     # -- reading --------------------------------------------------------------------------------------------------
     def _own(self, session: Session, user: User, job_id: uuid.UUID) -> Job:
