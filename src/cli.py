@@ -19,13 +19,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("migrate", help="upgrade the database to the newest schema")
     sandbox = commands.add_parser("sandbox", help="run a provider's sandbox server (GoCardless unless told)")
-    sandbox.add_argument("--provider", choices=("gocardless", "enablebanking"), default="gocardless")
+    sandbox.add_argument("--provider", choices=("gocardless", "enablebanking", "simplefin"), default="gocardless")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument(
         "--port",
         type=int,
         default=None,
-        help="default: SANDBOX_PORT or 8765 (enablebanking: ENABLEBANKING_SANDBOX_PORT or 8766)",
+        help=(
+            "default: SANDBOX_PORT or 8765 (enablebanking: ENABLEBANKING_SANDBOX_PORT or 8766; "
+            "simplefin: SIMPLEFIN_SANDBOX_PORT or 8767)"
+        ),
     )
     sandbox.add_argument("--state-file", type=Path, default=None, help="persist the sandbox's state in this file")
     secrets = commands.add_parser("secrets", help="keys for the provider secrets stored in the database")
@@ -90,6 +93,18 @@ def _enablebanking_sandbox(host: str, port: int | None, state_file: Path | None)
     return serve(host=host, port=port, state_file=state_file)
 
 
+def _simplefin_sandbox(host: str, port: int | None, state_file: Path | None) -> int:
+    # Its own variables (SANDBOX_SIMPLEFIN_*), read by the sandbox; it needs nothing from Settings but the port's
+    # default.
+    from src.sandbox.simplefin.server import serve
+
+    if port is None:
+        from src.settings import settings
+
+        port = settings.simplefin_sandbox_port
+    return serve(host=host, port=port, state_file=state_file)
+
+
 def _sandbox(host: str, port: int | None, state_file: Path | None) -> int:
     # The sandbox reads its own variables; it needs nothing from Settings but the port's default.
     from src.sandbox.server import serve
@@ -121,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _migrate()
         if args.command == "sandbox" and args.provider == "enablebanking":
             return _enablebanking_sandbox(args.host, args.port, args.state_file)
+        if args.command == "sandbox" and args.provider == "simplefin":
+            return _simplefin_sandbox(args.host, args.port, args.state_file)
         if args.command == "sandbox":
             return _sandbox(args.host, args.port, args.state_file)
         if args.command == "secrets":

@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     dagster_port: Port = 3001
     sandbox_port: Port = 8765
     enablebanking_sandbox_port: Port = 8766
+    simplefin_sandbox_port: Port = 8767
 
     gocardless_secret_id: SecretStr | None = None
     gocardless_secret_key: SecretStr | None = None

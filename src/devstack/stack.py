@@ -151,18 +151,16 @@ def api_argv(port: int) -> list[str]:
     ]
 
 
-def sandbox_argv(port: int, state_file: Path | None = None) -> list[str]:
-    """The GoCardless sandbox on loopback, its state kept in `state_file` when given."""
-    return [sys.executable, "-m", "src.cli", "sandbox", "--port", str(port)] + (
+def sandbox_argv(port: int, state_file: Path | None = None, *, provider: str = "gocardless") -> list[str]:
+    """A provider's sandbox (`finsync sandbox --provider …`) on loopback, its state kept in `state_file` when given."""
+    return [sys.executable, "-m", "src.cli", "sandbox", "--provider", provider, "--port", str(port)] + (
         ["--state-file", str(state_file)] if state_file else []
     )
 
 
 def enablebanking_sandbox_argv(port: int, state_file: Path | None = None) -> list[str]:
     """The Enable Banking sandbox on loopback, its sessions kept in `state_file` when given."""
-    return [sys.executable, "-m", "src.cli", "sandbox", "--provider", "enablebanking", "--port", str(port)] + (
-        ["--state-file", str(state_file)] if state_file else []
-    )
+    return sandbox_argv(port, state_file, provider="enablebanking")
 
 
 def _enablebanking_sandbox(settings: Settings, env: dict[str, str], http: httpx.Client) -> Service:
