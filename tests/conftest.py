@@ -274,6 +274,7 @@ def dagster(
 
 if TYPE_CHECKING:
     from tests.harness.enablebanking import EnableBankingSandboxControl, EnableBankingSandboxServer
+    from tests.harness.simplefin import SimpleFinSandboxControl, SimpleFinSandboxServer
 
 
 @pytest.fixture(scope="session")
@@ -288,6 +289,31 @@ def enablebanking_sandbox_server(tmp_path_factory: pytest.TempPathFactory) -> It
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def simplefin_sandbox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator["SimpleFinSandboxServer"]:
+    """The SimpleFIN sandbox, a real server process shared by the run (tests/harness/simplefin.py)."""
+    from tests.harness.simplefin import SimpleFinSandboxServer
+
+    server = SimpleFinSandboxServer(tmp_path_factory.mktemp("simplefin") / "sandbox.log")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def simplefin_sandbox(simplefin_sandbox_server: "SimpleFinSandboxServer") -> Iterator["SimpleFinSandboxControl"]:
+    """The SimpleFIN sandbox reset for this test; its methods drive the `/_sandbox/` controls."""
+    from tests.harness.simplefin import SimpleFinSandboxControl
+
+    control = SimpleFinSandboxControl(simplefin_sandbox_server.base_url)
+    control.reset()
+    try:
+        yield control
+    finally:
+        control.close()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ tests/sandbox/simplefin_schemas.py), date windows and the 90-day cap, pending it
 that re-issues ids, balances that reconcile, the daily request thresholds and the `/_sandbox/` controls."""
 
 import base64
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,24 +20,14 @@ from tests.sandbox.simplefin_schemas import ACCOUNT_SET_V1, ACCOUNT_SET_V2, INFO
 DAY = 86_400
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleFinSandboxServer]:
-    directory = tmp_path_factory.mktemp("simplefin")
-    server = SimpleFinSandboxServer(directory / "sandbox.log")
-    try:
-        yield server
-    finally:
-        server.stop()
+@pytest.fixture
+def server(simplefin_sandbox_server: SimpleFinSandboxServer) -> SimpleFinSandboxServer:
+    return simplefin_sandbox_server
 
 
 @pytest.fixture
-def sandbox(server: SimpleFinSandboxServer) -> Iterator[SimpleFinSandboxControl]:
-    control = SimpleFinSandboxControl(server.base_url)
-    control.reset()
-    try:
-        yield control
-    finally:
-        control.close()
+def sandbox(simplefin_sandbox: SimpleFinSandboxControl) -> SimpleFinSandboxControl:
+    return simplefin_sandbox
 
 
 @pytest.fixture
