@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from starlette.middleware.gzip import GZipMiddleware
 
 from src.accounts.endpoints import router as accounts_router
 from src.api.access_log import AccessLogMiddleware
@@ -16,6 +17,7 @@ from src.api.health import router as health_router
 from src.api.meta import router as meta_router
 from src.api.openapi import document_api
 from src.api.redirects import use_relative_slash_redirects
+from src.api.web import COMPRESS_MIN_BYTES
 from src.api.web import router as web_router
 from src.auth.endpoints import router as auth_router
 from src.connections.endpoints import router as connections_router
@@ -69,6 +71,11 @@ def create_app() -> FastAPI:
     )
     use_relative_slash_redirects(app.router)
     register_error_handlers(app)
+    # JSON over 1 KiB goes gzip-compressed to clients that accept it (a page of transactions shrinks ~8x). Level 6:
+    # most of level 9's saving at a fraction of its time, per answer. Streamed bodies are flushed chunk by chunk
+    # (they still stream), server-sent events are left alone, and the page's files arrive already compressed
+    # (src/api/web.py keeps their gzip form), which the middleware passes through.
+    app.add_middleware(GZipMiddleware, minimum_size=COMPRESS_MIN_BYTES, compresslevel=6)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(AccessLogMiddleware)
     app.include_router(health_router)
