@@ -26,6 +26,19 @@ export class ApiError extends Error {
   }
 }
 
+// Set by the API beside the HttpOnly refresh cookie, readable here, cleared on sign-out (src/auth/cookies.py): it
+// says a session may exist, so a signed-out start asks nothing that would answer 401 (an error in the console).
+const SESSION_MARKER = "finsync_session";
+
+/** Whether a refresh cookie may be there (the page cannot see that cookie itself: it is HttpOnly). */
+export function maySessionExist() {
+  return typeof document !== "undefined" && document.cookie.split("; ").includes(`${SESSION_MARKER}=1`);
+}
+
+function forgetSessionMarker() {
+  if (typeof document !== "undefined") document.cookie = `${SESSION_MARKER}=; Max-Age=0; Path=/; SameSite=Lax`;
+}
+
 /** Called once a session cannot be renewed (refresh refused): the page goes back to sign-in. */
 export function setSignedOutHandler(handler) {
   onSignedOut = handler;
@@ -73,7 +86,10 @@ async function sendRefresh(generation) {
   }
   const current = generation === sessionGeneration; // not signed out (or in as someone else) meanwhile
   if (response.status === 401) {
-    if (current) accessToken = null;
+    if (current) {
+      accessToken = null;
+      forgetSessionMarker(); // the session it marked is over (revoked or run out): the next start asks nothing
+    }
     return "signed-out";
   }
   if (!response.ok || typeof body?.access_token !== "string") return "unavailable";

@@ -7,6 +7,7 @@ import {
   getMeta,
   logIn,
   logOut,
+  maySessionExist,
   refreshSession,
   register,
   SERVER_NOT_ANSWERING,
@@ -38,7 +39,7 @@ import {
   setTransactionAccounts,
   setUpTransactions,
 } from "./transactions.js";
-import { balanceTypeLabel } from "./words.js";
+import { accountStatusLabel, balanceTypeLabel } from "./words.js";
 
 // EU/EEA countries and the UK, where GoCardless Bank Account Data reaches banks.
 const COUNTRIES = [
@@ -102,6 +103,7 @@ function showSignIn(message = "") {
   sessionEpoch += 1;
   resetConnections();
   resetTransactions();
+  resetConnectFold();
   accounts = [];
   selectedAccountId = null;
   $("#accounts").replaceChildren();
@@ -365,6 +367,38 @@ async function refreshConnections() {
   } catch (error) {
     if (epoch === sessionEpoch) notify(`Connections could not be loaded: ${error.message}`, "error");
   }
+  if (epoch === sessionEpoch) updateConnectFold();
+}
+
+// -- daily use first: the connect form folds away once a bank is connected -----------------------------------------
+
+/** Opened with "Connect another bank": it stays open (across the redraws after syncs) until closed the same way. */
+let connectFormOpened = false;
+
+function updateConnectFold() {
+  const connected = currentConnections().length > 0;
+  const folded = connected && !connectFormOpened;
+  $("#connect-card").hidden = folded;
+  const toggle = $("#connect-toggle");
+  toggle.hidden = !connected;
+  toggle.setAttribute("aria-expanded", folded ? "false" : "true");
+  // On a phone the totals and transactions come first once there is something to show (style.css).
+  $("#app").classList.toggle("has-connections", connected);
+}
+
+/** Until the connections are known, neither the form nor its button: no form flashing by before it folds. */
+function resetConnectFold() {
+  connectFormOpened = false;
+  $("#connect-card").hidden = true;
+  $("#connect-toggle").hidden = true;
+  $("#app").classList.remove("has-connections");
+}
+
+/** A disclosure: opening moves focus into the form (its first field), closing leaves it on the button. */
+function toggleConnectForm() {
+  connectFormOpened = $("#connect-toggle").getAttribute("aria-expanded") !== "true";
+  updateConnectFold();
+  if (connectFormOpened) $("#country").focus();
 }
 
 function accountLabel(account) {
@@ -557,7 +591,7 @@ function accountMeta(account, connectionNames) {
   if (account.currency) parts.push(el("span", { class: "currency", text: account.currency }));
   const bank = connectionNames.get(account.connection_id);
   if (bank) parts.push(el("span", { class: "account-bank", text: bank }));
-  if (account.status !== "active") parts.push(el("span", { class: "badge badge-muted", text: account.status }));
+  if (account.status !== "active") parts.push(accountStatusLabel(account.status, { className: "badge badge-muted" }));
   if (account.hidden) parts.push(el("span", { class: "badge badge-muted", text: "hidden" }));
   return parts;
 }
@@ -644,13 +678,15 @@ async function start() {
   $("#country").addEventListener("change", loadInstitutions);
   $("#connect-form").addEventListener("submit", connectBank);
   $("#chart-close").addEventListener("click", () => selectAccount(null));
+  $("#connect-toggle").addEventListener("click", toggleConnectForm);
   $("#notice-dismiss").addEventListener("click", dismissNotice);
   window.addEventListener("pageshow", onPageShow);
   setInterval(refreshRelativeTimes, 30_000);
 
   pendingCallback = takeCallbackParams();
   const metaLoaded = loadMeta();
-  const restored = await refreshSession();
+  // Signed out (no session marker): straight to the form, without a refresh the API would refuse with a 401.
+  const restored = maySessionExist() ? await refreshSession() : "signed-out";
   if (restored === "renewed") {
     await showApp();
   } else {

@@ -8,6 +8,7 @@ import { formatDate, formatDateTime, formatRelative, formatTime, formatUpcoming 
 import { jobHistory } from "./history.js";
 import { callbackMessage, providerName } from "./providers.js";
 import { forgetRenames, renameControl } from "./rename.js";
+import { connectionStatusLabel } from "./words.js";
 
 export const TERMINAL_JOB_STATUSES = new Set(["completed", "failed", "canceled"]);
 const POLL_INTERVAL_MS = 1000;
@@ -19,12 +20,13 @@ const RENEWABLE_STATUSES = new Set(["expired", "rejected", "suspended", "error"]
 // the same reauthorise call, which accepts both) and "Remove", so the card never leaves the person with nothing to do.
 const FAILED_STATUSES = new Set(["rejected", "error"]);
 
+// What to do about a status, after its words (words.js `CONNECTION_STATUS_WORDS`, the exact term on hover).
 const STATUS_HELP = {
-  pending: "Waiting for your consent at the bank.",
-  active: "Connected.",
-  rejected: "Consent was refused at the bank.",
-  expired: "Access has ended: renew consent to keep syncing.",
-  suspended: "The bank suspended access.",
+  pending: "Finish at your bank to start syncing.",
+  active: "",
+  rejected: "The consent was not given at the bank.",
+  expired: "Renew consent to keep syncing.",
+  suspended: "The bank stopped access for now.",
   error: "Something went wrong with this connection.",
 };
 
@@ -114,11 +116,47 @@ function render() {
   for (const input of root.querySelectorAll("input.paste-url")) {
     if (input.value) typed.set(input.dataset.connectionId, input.value);
   }
+  const focused = focusedControl();
   root.replaceChildren(...connections.map(card));
   for (const input of root.querySelectorAll("input.paste-url")) {
     if (typed.has(input.dataset.connectionId)) input.value = typed.get(input.dataset.connectionId);
   }
   emptyState.hidden = connections.length > 0;
+  if (focused) refocus(focused);
+}
+
+// The controls of a card that keep focus across a redraw, by class: the list is redrawn after every sync and
+// rename, and focus on a removed node would fall back to <body> (a screen reader starts over at the top).
+const KEPT_FOCUS = [
+  "sync-now",
+  "job-status",
+  "renew",
+  "delete",
+  "rename-open",
+  "rename-input",
+  "rename-save",
+  "rename-cancel",
+  "paste-url",
+  "paste-submit",
+];
+
+function focusedControl() {
+  const active = document.activeElement;
+  const article = active?.closest?.("article.connection-card");
+  if (!article || !root.contains(article)) return null;
+  const kind = KEPT_FOCUS.find((name) => active.classList.contains(name));
+  return { connectionId: article.dataset.connectionId, kind: kind ?? null };
+}
+
+/** The same control on the redrawn card; its status line when Sync now is off now (a sync under way), the card
+ * itself for any other control that is gone. */
+function refocus({ connectionId, kind }) {
+  const article = cardFor(connectionId);
+  if (!article) return;
+  const control = kind ? article.querySelector(`.${kind}`) : null;
+  if (control && !control.disabled && control.getClientRects().length > 0) control.focus();
+  else if (kind === "sync-now") article.querySelector(".job-status")?.focus();
+  else article.focus();
 }
 
 // -- pasting the address the bank sent the person back to (Enable Banking, where finsync's address is not https) --
@@ -252,7 +290,8 @@ function card(connection) {
   const article = el("article", {
     class: "card connection-card",
     data: { connectionId: connection.id, status: connection.status, provider: connection.provider },
-    attrs: { "aria-label": name },
+    // Focusable from script: where focus goes when the card before it is deleted.
+    attrs: { "aria-label": name, tabindex: "-1" },
   });
   const subtitle = connection.friendly_name ? connection.institution.name : null;
   const blockedId = `sync-blocked-${connection.id}`;
@@ -266,7 +305,12 @@ function card(connection) {
     class: "sync-blocked",
     attrs: { id: blockedId, role: "status", "aria-live": "polite", hidden: true },
   });
-  const jobStatus = el("p", { class: "job-status", attrs: { role: "status", "aria-live": "polite" } });
+  // Focusable from script: Sync now turns itself off while its sync runs, and focus waits here, where the progress
+  // and then the outcome are written.
+  const jobStatus = el("p", {
+    class: "job-status",
+    attrs: { role: "status", "aria-live": "polite", tabindex: "-1" },
+  });
   const canRenew =
     RENEWABLE_STATUSES.has(connection.status) || (connection.status === "active" && connection.expiring_soon);
   const failed = FAILED_STATUSES.has(connection.status);
@@ -319,8 +363,10 @@ function card(connection) {
       el(
         "dd",
         {},
-        el("span", { class: `status status-${connection.status}`, text: connection.status }),
-        el("span", { class: "status-help", text: ` ${STATUS_HELP[connection.status] ?? ""}` }),
+        connectionStatusLabel(connection.status, { className: `status status-${connection.status}` }),
+        STATUS_HELP[connection.status]
+          ? el("span", { class: "status-help", text: ` ${STATUS_HELP[connection.status]}` })
+          : null,
       ),
       el("dt", { text: "Consent" }),
       el("dd", { class: "expiry" }, ...expiry(connection)),
@@ -424,6 +470,10 @@ function setJob(connectionId, changes) {
 
 export async function syncNow(connectionId) {
   if (jobs.get(connectionId)?.busy) return;
+  // Sync now is about to turn itself off (a disabled button drops focus to <body>): focus moves to the card's
+  // status line, which says how the sync goes, and stays there through the redraw when it ends.
+  const article = cardFor(connectionId);
+  if (article?.contains(document.activeElement)) article.querySelector(".job-status")?.focus();
   // The previous job's end state goes, so nobody mistakes it for this sync's.
   setJob(connectionId, { busy: true, state: null, text: "Starting sync…", error: false });
   let job;
@@ -562,6 +612,7 @@ async function rename(connectionId, friendlyName) {
 
 async function remove(connection, button) {
   const name = connectionName(connection);
+  const position = connections.findIndex((item) => item.id === connection.id);
   if (!window.confirm(`Delete ${name}? Its accounts, balances and transactions are deleted too.`)) return;
   button.disabled = true;
   const started = epoch;
@@ -581,12 +632,19 @@ async function remove(connection, button) {
   forgetPastedRedirect(connection.id);
   hooks.notify(`${name} was deleted.`, "success");
   await hooks.onChanged();
-  if (started === epoch) focusAfterRemoval();
+  if (started === epoch) focusAfterRemoval(position);
 }
 
-/** The removed card's button went with it: focus the bank chooser (to connect again) when it can take focus, the
- * page's main region otherwise, so focus is not dropped on <body>. */
-function focusAfterRemoval() {
+/** The removed card's button went with it: focus the card that took its place (the next one, or the one before when
+ * it was the last), so a person going through their connections carries on from there; with none left, the bank
+ * chooser (to connect again) when it can take focus, the page's main region otherwise, never <body>. */
+function focusAfterRemoval(position) {
+  const cards = [...(root?.querySelectorAll("article.connection-card") ?? [])];
+  const next = cards[Math.min(Math.max(position, 0), cards.length - 1)];
+  if (next) {
+    next.focus();
+    return;
+  }
   const chooser = document.getElementById("institution");
   if (chooser && !chooser.disabled && chooser.offsetParent !== null) {
     chooser.focus();

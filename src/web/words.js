@@ -1,6 +1,6 @@
 // Words a person understands for the banks' and the API's terms (issue 15, item 9): one mapping, used wherever a
-// balance type or a transaction status is shown. The exact term stays on hover (`title`) and, where a person may
-// need it (a balance's type), for screen readers too.
+// balance type, a transaction status, or a connection's or an account's status is shown. The exact term stays on
+// hover (`title`) and, where a person may need it (a balance's type), for screen readers too.
 
 import { el } from "./dom.js";
 
@@ -37,13 +37,44 @@ export const TRANSACTION_STATUS_WORDS = {
   void: "Dropped by the bank",
 };
 
+// A connection's `status` (src/models/enums.py `ConnectionStatus`).
+export const CONNECTION_STATUS_WORDS = {
+  pending: "Waiting for your consent",
+  active: "Connected",
+  rejected: "Refused at the bank",
+  expired: "Consent ended",
+  suspended: "Paused by the bank",
+  error: "Not working",
+};
+
+// An account's `status` (src/models/enums.py `AccountStatus`); an active account says nothing (it is the usual case).
+export const ACCOUNT_STATUS_WORDS = {
+  processing: "Being set up by the bank",
+  active: "In use",
+  expired: "Access ended",
+  suspended: "Paused by the bank",
+  error: "Not readable",
+};
+
 /** "Booked balance" for "closingBooked"; a term not known here is shown as it is rather than hidden. */
 export function balanceTypeWord(type) {
   return (type && Object.hasOwn(BALANCE_TYPE_WORDS, type) ? BALANCE_TYPE_WORDS[type] : type) ?? "";
 }
 
 export function transactionStatusWord(status) {
-  return Object.hasOwn(TRANSACTION_STATUS_WORDS, status) ? TRANSACTION_STATUS_WORDS[status] : status;
+  return wordFor(TRANSACTION_STATUS_WORDS, status);
+}
+
+export function connectionStatusWord(status) {
+  return wordFor(CONNECTION_STATUS_WORDS, status);
+}
+
+export function accountStatusWord(status) {
+  return wordFor(ACCOUNT_STATUS_WORDS, status);
+}
+
+function wordFor(words, term) {
+  return Object.hasOwn(words, term) ? words[term] : term;
 }
 
 /**
@@ -66,4 +97,18 @@ export function balanceTypeLabel(type, options = {}) {
 
 export function transactionStatusLabel(status, options = {}) {
   return termLabel(transactionStatusWord(status), status, options);
+}
+
+/** The term on hover reads "Status: expired" (not "Bank term": it is finsync's own status). */
+export function connectionStatusLabel(status, options = {}) {
+  return statusLabel(connectionStatusWord(status), status, options);
+}
+
+export function accountStatusLabel(status, options = {}) {
+  return statusLabel(accountStatusWord(status), status, options);
+}
+
+function statusLabel(word, status, { className = "term" } = {}) {
+  if (!status || word === status) return el("span", { class: className, text: word ?? "" });
+  return el("span", { class: className, data: { term: status }, attrs: { title: `Status: ${status}` } }, word);
 }

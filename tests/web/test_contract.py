@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from src.api.web import WEB_DIR
 from src.models.enums import (
     UNFINISHED_JOB_STATUSES,
+    AccountStatus,
     ConnectionStatus,
     GcScope,
     JobStatus,
@@ -264,6 +265,23 @@ def test_every_transaction_status_has_words() -> None:
     words = _words("TRANSACTION_STATUS_WORDS")
     assert set(words) == {status.value for status in TransactionStatus}
     assert words["booked"] == "Cleared"
+
+
+def test_every_connection_and_account_status_has_its_own_words() -> None:
+    """A connection's and an account's status are said in words too ("expired" is "Consent ended"), each its own,
+    and the cards show them through words.js (the exact term on hover) rather than the raw term."""
+    connection_words = _words("CONNECTION_STATUS_WORDS")
+    account_words = _words("ACCOUNT_STATUS_WORDS")
+    assert set(connection_words) == {status.value for status in ConnectionStatus}
+    assert set(account_words) == {status.value for status in AccountStatus}
+    for words in (connection_words, account_words):
+        assert len(set(words.values())) == len(words), words
+        assert all(word != term for term, word in words.items()), words
+    scripts = _scripts()
+    assert "connectionStatusLabel(connection.status" in scripts["connections.js"]
+    assert "text: connection.status" not in scripts["connections.js"]
+    assert "accountStatusLabel(account.status" in scripts["app.js"]
+    assert "text: account.status" not in scripts["app.js"]
 
 
 def test_every_balance_type_the_banks_send_has_words() -> None:
