@@ -451,7 +451,7 @@ def summary_statement(shape: _Shape) -> Select[tuple[str, int, Decimal, Decimal,
     )
 
 
-def summary_shape_and_params(session: Session, rows: RowFilter) -> tuple[_Shape, dict[str, Any]] | None:
+def _summary_shape_and_params(session: Session, rows: RowFilter) -> tuple[_Shape, dict[str, Any]] | None:
     """The summary's statement shape and its values; None when the search holds no word (nothing matches)."""
     params = _bound_params(rows)
     if rows.q:
@@ -480,7 +480,7 @@ def fetch_summary(session: Session, rows: RowFilter) -> list[CurrencyTotal]:
     Planned as PostgreSQL chooses (a generic plan once it is as good): every match is visited whatever the plan,
     so the value of a word or a range matters far less than in a page, where it decides between a walk and a
     sort."""
-    prepared = summary_shape_and_params(session, rows)
+    prepared = _summary_shape_and_params(session, rows)
     if prepared is None:
         return []
     shape, params = prepared
