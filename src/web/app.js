@@ -28,7 +28,7 @@ import {
   setUpConnections,
 } from "./connections.js";
 import { $, el, leaveFor, showMessage } from "./dom.js";
-import { formatDateTime, formatMoney, isNegative, localDay } from "./format.js";
+import { formatDateTime, formatMoney, isNegative } from "./format.js";
 import { callbackMessage, providerName } from "./providers.js";
 import { renameControl } from "./rename.js";
 import { totalsByCurrency } from "./totals.js";
@@ -620,21 +620,12 @@ async function loadChart() {
   $("#chart-title").textContent = `Balance history — ${account ? accountLabel(account) : "account"}`;
   container.setAttribute("aria-busy", "true");
   try {
-    const snapshots = [];
-    let cursor = null;
-    // A year of daily balances is at most one page of 500; two pages leave room for several balance kinds.
-    for (let pages = 0; pages < 4; pages += 1) {
-      const page = await api(`/api/accounts/${encodeURIComponent(accountId)}/balances`, {
-        query: { from: localDay(-365), cursor },
-      });
-      snapshots.push(...page.items);
-      cursor = page.next_cursor;
-      if (!cursor) break;
-    }
+    // Every day from the history's first (the API derives them from the bank's balance and the transactions), in
+    // one answer: no query, the whole history.
+    const page = await api(`/api/accounts/${encodeURIComponent(accountId)}/balances/daily`);
     if (accountId !== selectedAccountId || epoch !== sessionEpoch) return;
-    renderBalanceChart(container, snapshots, {
+    renderBalanceChart(container, page.items, {
       title: `Balance of ${account ? accountLabel(account) : "the account"}`,
-      preferredType: account?.balance?.type,
     });
   } catch (error) {
     if (accountId === selectedAccountId && epoch === sessionEpoch) {

@@ -1,25 +1,29 @@
 // The balance-history chart: an SVG line drawn here (no library), sized to its container and redrawn when the
 // container is resized, so the labels keep a readable size from a phone to a desktop.
+//
+// It draws the API's daily balances (GET /api/accounts/{id}/balances/daily): every day from the first sync on,
+// derived from the bank's latest booked balance and the booked transactions (docs/ARCHITECTURE.md, "Daily
+// balances"). The days the bank reported a booked balance are points on the line; where the bank's figure and the
+// transactions disagree, the point stands off the line, joined to it, and a sentence says by how much. Amounts stay
+// the API's exact strings in every text; numbers only place pixels.
 
 import { el, svg } from "./dom.js";
-import { formatAxisDay, formatAxisMoney, formatDay, formatMoney, parseDay } from "./format.js";
+import { formatAxisDay, formatAxisMoney, formatDay, formatMoney, isNegative, parseDay } from "./format.js";
 import { balanceTypeWord } from "./words.js";
 
 const HEIGHT = 220;
 const MARGIN = { top: 12, right: 16, bottom: 28, left: 76 };
-// The bank may report several kinds of balance per day; one line shows one kind, the first of these it has.
-const TYPE_PREFERENCE = ["closingBooked", "interimBooked", "expected", "interimAvailable", "closingAvailable"];
+const DAY_MS = 86_400_000;
 
 const drawn = new WeakMap();
 const observer = typeof ResizeObserver === "function" ? new ResizeObserver(onResize) : null;
 
 /**
- * Draw `snapshots` (`{as_of, type, amount, currency}`, any order) into `container`, or an empty state when fewer
- * than two days are known. `preferredType` (the type of the account's current balance) wins when present.
+ * Draw `days` (`{date, amount, currency, derived, reported, drift}`, oldest first) into `container`. No days: the
+ * bank has reported no booked balance to count from yet, and the chart says so.
  */
-export function renderBalanceChart(container, snapshots, { title, preferredType } = {}) {
-  const series = pickSeries(snapshots, preferredType);
-  drawn.set(container, { series, title });
+export function renderBalanceChart(container, days, { title } = {}) {
+  drawn.set(container, { days: days.slice().sort((a, b) => a.date.localeCompare(b.date)), title });
   observer?.observe(container);
   draw(container);
 }
@@ -37,34 +41,44 @@ function onResize(entries) {
   }
 }
 
-function pickSeries(snapshots, preferredType) {
-  const byType = new Map();
-  for (const snapshot of snapshots) {
-    if (!byType.has(snapshot.type)) byType.set(snapshot.type, []);
-    byType.get(snapshot.type).push(snapshot);
-  }
-  const ranked = [preferredType, ...TYPE_PREFERENCE].find((type) => type && (byType.get(type)?.length ?? 0) >= 2);
-  const type = ranked ?? [...byType.keys()].sort((a, b) => byType.get(b).length - byType.get(a).length)[0];
-  const points = (byType.get(type) ?? []).slice().sort((a, b) => a.as_of.localeCompare(b.as_of));
-  return { type, points };
+/** "Bank reported €1,050.25 on 5 Mar 2026; the transactions give €1,030.25, €20.00 less." */
+export function driftSentence(day) {
+  const gap = String(day.drift).replace(/^[-+]/, "");
+  const direction = isNegative(day.drift) ? "more" : "less";
+  return (
+    `Bank reported ${formatMoney(day.reported, day.currency)} on ${formatDay(day.date)}; ` +
+    `the transactions give ${formatMoney(day.amount, day.currency)}, ${formatMoney(gap, day.currency)} ${direction}. ` +
+    "A transaction may be missing or changed in what the bank lets us read."
+  );
 }
 
 function draw(container) {
   const state = drawn.get(container);
-  const { points, type } = state.series;
-  if (points.length < 2) {
+  const { days } = state;
+  if (days.length === 0) {
     container.replaceChildren(
-      el("p", { class: "chart-empty", text: "Not enough balance history for a chart yet: it needs two days or more." }),
+      el("p", {
+        class: "chart-empty",
+        text:
+          "No balance history yet: the bank has not reported a booked balance for this account, " +
+          "so there is nothing to count the transactions from.",
+      }),
     );
     return;
   }
   const width = Math.max(container.clientWidth || 640, 280);
   state.width = width;
-  const currency = points[0].currency;
-  const xs = points.map((point) => parseDay(point.as_of).getTime());
-  const ys = points.map((point) => Number(point.amount));
-  const [yLow, yHigh, yStep] = niceRange(Math.min(...ys), Math.max(...ys));
-  const [xLow, xHigh] = [xs[0], xs[xs.length - 1]];
+  const currency = days[0].currency;
+  const reported = days.filter((day) => day.reported !== null && day.reported !== undefined);
+  const drifts = reported.filter((day) => day.drift !== null && day.drift !== undefined);
+  const xs = days.map((day) => parseDay(day.date).getTime());
+  const ys = days.map((day) => Number(day.amount));
+  const [yLow, yHigh, yStep] = niceRange(
+    Math.min(...ys, ...reported.map((day) => Number(day.reported))),
+    Math.max(...ys, ...reported.map((day) => Number(day.reported))),
+  );
+  // One day alone still gets an axis: a day either side.
+  const [xLow, xHigh] = xs.length > 1 ? [xs[0], xs[xs.length - 1]] : [xs[0] - DAY_MS, xs[0] + DAY_MS];
   const plotWidth = width - MARGIN.left - MARGIN.right;
   const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
   const x = (value) => MARGIN.left + ((value - xLow) / (xHigh - xLow)) * plotWidth;
@@ -72,12 +86,21 @@ function draw(container) {
 
   const titleId = `${container.id}-title`;
   const descId = `${container.id}-desc`;
-  const first = points[0];
-  const last = points[points.length - 1];
+  const first = days[0];
+  const last = days[days.length - 1];
+  const anchor = reported.filter((day) => !day.derived).pop();
+  const booked = balanceTypeWord("closingBooked").toLowerCase();
+  const from = anchor
+    ? `counted from the bank's ${booked} of ${formatMoney(anchor.reported, currency)} on ${formatDay(anchor.date)}`
+    : `counted from the bank's ${booked}`;
   const summary =
-    `From ${formatDay(first.as_of)} (${formatMoney(first.amount, currency)}) ` +
-    `to ${formatDay(last.as_of)} (${formatMoney(last.amount, currency)}), ${points.length} days, ` +
-    `${balanceTypeWord(type)} (bank term: ${type}).`;
+    `From ${formatDay(first.date)} (${formatMoney(first.amount, currency)}) ` +
+    `to ${formatDay(last.date)} (${formatMoney(last.amount, currency)}), ${days.length} ${plural(days.length, "day")}: ` +
+    `derived, ${from} through the booked transactions. ` +
+    `The bank reported ${reported.length} of these days (the points); ` +
+    (drifts.length
+      ? `${drifts.length} ${plural(drifts.length, "differs", "differ")} from the transactions.`
+      : "every one agrees with the transactions.");
   const chart = svg("svg", {
     class: "chart-svg",
     attrs: {
@@ -109,15 +132,15 @@ function draw(container) {
     );
   }
 
-  const longSpan = xHigh - xLow > 120 * 86_400_000;
+  const longSpan = xHigh - xLow > 120 * DAY_MS;
   const tickCount = Math.max(2, Math.min(6, Math.floor(plotWidth / 90)));
   for (let index = 0; index < tickCount; index += 1) {
     const value = xLow + ((xHigh - xLow) * index) / (tickCount - 1);
-    const anchor = index === 0 ? "start" : index === tickCount - 1 ? "end" : "middle";
+    const anchorSide = index === 0 ? "start" : index === tickCount - 1 ? "end" : "middle";
     chart.append(
       svg("text", {
         class: "chart-label",
-        attrs: { x: x(value), y: HEIGHT - 8, "text-anchor": anchor },
+        attrs: { x: x(value), y: HEIGHT - 8, "text-anchor": anchorSide },
         text: formatAxisDay(new Date(value), longSpan),
       }),
     );
@@ -125,17 +148,54 @@ function draw(container) {
 
   const coordinates = xs.map((value, index) => `${x(value).toFixed(1)},${y(ys[index]).toFixed(1)}`);
   const baseline = y(Math.max(yLow, Math.min(0, yHigh))).toFixed(1);
+  const [areaStart, areaEnd] = [x(xs[0]).toFixed(1), x(xs[xs.length - 1]).toFixed(1)];
   chart.append(
     svg("path", {
       class: "chart-area",
-      attrs: {
-        d: `M${x(xLow).toFixed(1)},${baseline} L${coordinates.join(" L")} L${x(xHigh).toFixed(1)},${baseline} Z`,
-      },
+      attrs: { d: `M${areaStart},${baseline} L${coordinates.join(" L")} L${areaEnd},${baseline} Z` },
     }),
     svg("polyline", { class: "chart-line", attrs: { points: coordinates.join(" ") } }),
-    svg("circle", { class: "chart-dot", attrs: { cx: x(xHigh), cy: y(ys[ys.length - 1]), r: 3.5 } }),
   );
-  container.replaceChildren(chart, el("p", { class: "chart-caption", text: summary }));
+  // The bank's own figures: a point on the line where it agrees; off it, joined to the line, where it drifts.
+  for (const day of reported) {
+    const cx = x(parseDay(day.date).getTime());
+    const drifted = day.drift !== null && day.drift !== undefined;
+    const said = `Bank reported ${formatMoney(day.reported, currency)} on ${formatDay(day.date)}`;
+    if (drifted) {
+      chart.append(
+        svg("line", {
+          class: "chart-drift-gap",
+          attrs: { x1: cx, x2: cx, y1: y(Number(day.amount)), y2: y(Number(day.reported)) },
+        }),
+      );
+    }
+    chart.append(
+      svg(
+        "circle",
+        {
+          class: drifted ? "chart-reported chart-drift" : "chart-reported",
+          attrs: { cx, cy: y(Number(day.reported)), r: drifted ? 4.5 : 3.5, "data-date": day.date },
+        },
+        svg("title", { text: drifted ? driftSentence(day) : `${said}, as the transactions give.` }),
+      ),
+    );
+  }
+
+  const parts = [chart, el("p", { class: "chart-caption", text: summary })];
+  if (drifts.length) {
+    parts.push(
+      el(
+        "ul",
+        { class: "chart-drifts", attrs: { "aria-label": "Where the bank's balance and the transactions differ" } },
+        ...drifts.map((day) => el("li", { data: { date: day.date }, text: driftSentence(day) })),
+      ),
+    );
+  }
+  container.replaceChildren(...parts);
+}
+
+function plural(count, one, many = `${one}s`) {
+  return count === 1 ? one : many;
 }
 
 /** Axis bounds on round numbers with about four steps between them. */

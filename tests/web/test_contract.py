@@ -346,3 +346,41 @@ def test_totals_are_exact_and_per_currency() -> None:
         "-0.25",
         None,
     ]
+
+
+def test_the_chart_reads_the_daily_balances_as_documented(client: TestClient) -> None:
+    """The chart draws the derived daily balances from the first sync (not the reported snapshots alone), and every
+    field it reads of a day is one the API documents."""
+    schema = _openapi(client)["components"]["schemas"]["DailyBalanceRead"]
+    fields = {"date", "amount", "currency", "derived", "reported", "drift"}
+    assert fields <= set(schema["properties"])
+    scripts = _scripts()
+    assert "/balances/daily`" in scripts["app.js"]
+    for field in fields:
+        assert f"day.{field}" in scripts["chart.js"], field
+    assert "needs two days" not in scripts["chart.js"]
+
+
+def test_a_drift_is_said_in_exact_amounts() -> None:
+    """The sentence under the chart names the bank's figure, the transactions' and the gap, each the API's exact
+    string (a float would lose the cent of 99999999999999999.01)."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    days = [
+        {"date": "2026-03-05", "amount": "1030.25", "currency": "EUR", "reported": "1050.25", "drift": "20.00"},
+        {"date": "2026-03-06", "amount": "99999999999999999.01", "currency": "EUR", "reported": "99999999999999999.00",
+         "drift": "-0.01"},
+    ]  # fmt: skip
+    script = (
+        'globalThis.navigator = { language: "en-GB" };\n'
+        f"const chart = await import({json.dumps((WEB_DIR / 'chart.js').as_uri())});\n"
+        f"console.log(JSON.stringify({json.dumps(days)}.map(chart.driftSentence)));"
+    )
+    result = subprocess.run(
+        [node, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=30, check=True
+    )
+    first, second = json.loads(result.stdout)
+    assert first.startswith("Bank reported €1,050.25 on 5 Mar 2026; the transactions give €1,030.25, €20.00 less.")
+    assert "€99,999,999,999,999,999.00" in second
+    assert "give €99,999,999,999,999,999.01, €0.01 more." in second
