@@ -24,7 +24,7 @@ from src.models.gocardless import (
     GcToken,
     GcTransaction,
 )
-from src.models.institutions import Institution
+from src.models.institutions import Institution, InstitutionLogo
 from src.models.jobs import Job, SyncOutcome
 from src.models.notifications import NotificationOutbox, WebhookDelivery, WebhookEndpoint
 from src.models.transactions import Transaction
@@ -54,6 +54,7 @@ __all__ = [
     "GcToken",
     "GcTransaction",
     "Institution",
+    "InstitutionLogo",
     "Job",
     "NotificationOutbox",
     "RefreshToken",

@@ -1,8 +1,8 @@
-"""Banks a user can connect, derived from GoCardless's institution lists."""
+"""Banks a user can connect, derived from the providers' institution lists, and their logos as finsync serves them."""
 
 from datetime import datetime
 
-from sqlalchemy import Computed, Index, Integer, String, Text
+from sqlalchemy import Computed, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -37,3 +37,22 @@ class Institution(Base):
         TSVECTOR, Computed("to_tsvector('simple'::regconfig, name)", persisted=True)
     )
     updated_at: Mapped[datetime] = updated_at()
+
+
+class InstitutionLogo(Base):
+    """A bank's logo fetched from the URL its provider gave (`Institution.logo`), kept so the page can show it from
+    finsync's own origin (its CSP allows no other) without asking the provider's CDN again. A failed fetch is
+    remembered (`failed_at`) so a dead CDN is not asked on every page view; a logo fetched before stays served."""
+
+    __tablename__ = "institution_logos"
+
+    institution_id: Mapped[str] = mapped_column(
+        String(128), ForeignKey("institutions.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The URL this row was fetched from: when the provider names another, the logo is fetched anew.
+    source_url: Mapped[str] = mapped_column(Text, nullable=False)
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    content_type: Mapped[str | None] = mapped_column(String(32))
+    etag: Mapped[str | None] = mapped_column(String(66))
+    fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

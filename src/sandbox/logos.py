@@ -4,6 +4,11 @@ GoCardless serves a PNG for every institution; clients (our page, the official c
 bank's name, so a URL that answers 404 is a divergence a client may trip on. Each logo is a small identicon drawn
 from the institution id — the same picture on every run, different for each bank — written as a PNG with the
 standard library only (the sandbox has no image dependency).
+
+A client that shows logos must cope with a CDN that fails or answers something else: `POST /_sandbox/logos` makes
+one institution's logo URL answer `missing` (404), `server_error` (500), `not_an_image` (an HTML page),
+`oversized` (a PNG of 300 KiB) or `svg` (an SVG that carries a script) until the next reset or `DELETE`. Each
+request to a logo URL is counted in `/_sandbox/counters` as `GET /logos/{id}.png`.
 """
 
 import hashlib
@@ -16,7 +21,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from src.sandbox import errors
+from src.sandbox.api import state_of
 from src.sandbox.catalogue import INSTITUTIONS_BY_ID
+from src.sandbox.common import bad as _bad
+from src.sandbox.common import read_json as _json
 
 GRID = 5  # cells per side; the left half is mirrored, as identicons are
 CELL = 12  # pixels per cell
@@ -67,10 +75,40 @@ def logo_png(institution_id: str) -> bytes:
     )
 
 
+OVERSIZED = 300 * 1024
+SVG_WITH_SCRIPT = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 64 64">'
+    '<script>parent.postMessage("logo script ran", "*")</script>'
+    '<rect width="64" height="64" fill="#2a6f97"/></svg>'
+)
+
+
+def _answer(kind: str, institution_id: str) -> Response:
+    """A logo URL failing or answering something else, as a CDN might."""
+    if kind == "missing":
+        return errors.not_found()
+    if kind == "server_error":
+        return Response("Internal Server Error", status_code=500, media_type="text/plain")
+    if kind == "not_an_image":
+        return Response("<!doctype html><title>Not here</title><p>Moved.</p>", media_type="text/html")
+    if kind == "oversized":
+        png = logo_png(institution_id)
+        return Response(png + b"\x00" * (OVERSIZED - len(png)), media_type="image/png")
+    return Response(SVG_WITH_SCRIPT, media_type="image/svg+xml")
+
+
+LOGO_ANSWERS = ("missing", "server_error", "not_an_image", "oversized", "svg")
+
+
 async def logo(request: Request) -> Response:
+    state = state_of(request)
+    state.endpoint_calls["GET /logos/{id}.png"] = state.endpoint_calls.get("GET /logos/{id}.png", 0) + 1
     institution_id = request.path_params["institution_id"]
     if institution_id not in INSTITUTIONS_BY_ID:
         return errors.not_found()
+    answer = state.logo_answers.get(institution_id)
+    if answer is not None:
+        return _answer(answer, institution_id)
     return Response(
         logo_png(institution_id),
         media_type="image/png",
@@ -78,4 +116,23 @@ async def logo(request: Request) -> Response:
     )
 
 
-ROUTES = [Route("/logos/{institution_id}.png", logo, methods=["GET"])]
+async def logo_answers(request: Request) -> Response:
+    """`POST {"institution_id": …, "answer": one of LOGO_ANSWERS}`; `DELETE`: every logo answers its PNG again."""
+    state = state_of(request)
+    if request.method == "DELETE":
+        state.logo_answers.clear()
+        return Response(status_code=204)
+    body = await _json(request)
+    institution_id, answer = body.get("institution_id"), body.get("answer")
+    if institution_id not in INSTITUTIONS_BY_ID:
+        return _bad(f"unknown institution {institution_id}", 404)
+    if answer not in LOGO_ANSWERS:
+        return _bad(f"answer must be one of {', '.join(LOGO_ANSWERS)}")
+    state.logo_answers[institution_id] = answer
+    return Response(status_code=204)
+
+
+ROUTES = [
+    Route("/logos/{institution_id}.png", logo, methods=["GET"]),
+    Route("/_sandbox/logos", logo_answers, methods=["POST", "DELETE"]),
+]

@@ -132,6 +132,8 @@ class SandboxState(Clock):
         self.windows: dict[str, tuple[float, int]] = {}
         self.global_faults = Faults()
         self.account_faults: dict[str, Faults] = {}
+        # institution id → how its logo URL answers instead of its PNG (`/_sandbox/logos`, src/sandbox/logos.py)
+        self.logo_answers: dict[str, str] = {}
         self.rng = random.Random(0)  # noqa: S311 - fault injection, not cryptography
         self.reset_counters()
 

@@ -19,6 +19,8 @@ from tests.factories import (
 )
 
 BODIES = {"PATCH": {}, "POST": {}, "PUT": {}}
+# Ids of what no user owns: the same answer for every caller (a bank's logo is public), so nothing to isolate.
+NOT_OWNED = {"institution_id"}
 
 
 def test_a_second_users_ids_answer_404_everywhere(api: TestClient, db_session: Session, user: User) -> None:
@@ -49,7 +51,7 @@ def test_a_second_users_ids_answer_404_everywhere(api: TestClient, db_session: S
     walked = []
     for template, operations in api.get("/openapi.json").json()["paths"].items():
         names = re.findall(r"{(\w+)}", template)
-        if not names:
+        if not names or set(names) <= NOT_OWNED:
             continue
         unknown = [name for name in names if name not in owned]
         assert not unknown, f"{template}: teach this test which id {unknown} is"

@@ -46,6 +46,7 @@ PUBLIC = {
     ("post", "/auth/logout"),
     ("get", "/api/connections/callback"),
     ("get", "/api/connections/callback/enablebanking"),
+    ("get", "/api/institutions/{institution_id}/logo"),  # an <img> sends no token; banks are no user's
 }
 BEARER = [{"OAuth2PasswordBearer": []}]
 PASSWORD = "correct horse battery"

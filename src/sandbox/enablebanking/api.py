@@ -112,7 +112,7 @@ async def aspsps(request: Request) -> Response:
     if service is not None and service not in {"AIS", "PIS"}:
         return _wrong({"service": "must be AIS or PIS"})
     listed = [
-        payloads.aspsp_data(aspsp)
+        payloads.aspsp_data(aspsp, public_url(request))
         for aspsp in state.catalogue.aspsps.values()
         if (country is None or aspsp.country == country) and service != "PIS"
     ]

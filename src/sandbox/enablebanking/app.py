@@ -11,12 +11,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from src.sandbox.enablebanking import api, consent, control, errors, jwt_auth
+from src.sandbox.enablebanking import api, consent, control, errors, jwt_auth, logos
 from src.sandbox.enablebanking.config import EnableBankingConfig
 from src.sandbox.enablebanking.state import EnableBankingState, Faults
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_OUTSIDE_THE_API = ("/_sandbox/", "/consent/")
+_OUTSIDE_THE_API = ("/_sandbox/", "/consent/", "/brands/")  # brand images need no JWT, as at Enable Banking
 _GATEWAY = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
 
 
@@ -87,7 +87,7 @@ async def _root(request: Request) -> Response:
 
 def create_app(config: EnableBankingConfig | None = None) -> Starlette:
     app = Starlette(
-        routes=[Route("/", _root), *api.ROUTES, *consent.ROUTES, *control.ROUTES],
+        routes=[Route("/", _root), *api.ROUTES, *consent.ROUTES, *control.ROUTES, *logos.ROUTES],
         exception_handlers={404: _not_found, 405: _method_not_allowed},
     )
     app.add_middleware(ApiGuard)

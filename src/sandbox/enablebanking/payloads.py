@@ -8,9 +8,8 @@ from typing import Any
 from src.sandbox.enablebanking import history
 from src.sandbox.enablebanking.catalogue import CUSTOMERS_BY_ID, Aspsp
 from src.sandbox.enablebanking.history import AccountProfile, Item
+from src.sandbox.enablebanking.logos import logo_url
 from src.sandbox.enablebanking.state import Session, iso
-
-LOGO_BASE = "https://enablebanking.com/brands"
 
 
 def amount(value: Decimal, currency: str) -> dict[str, str]:
@@ -18,12 +17,13 @@ def amount(value: Decimal, currency: str) -> dict[str, str]:
     return {"currency": currency, "amount": f"{value.quantize(Decimal('0.01'))}"}
 
 
-def aspsp_data(aspsp: Aspsp) -> dict[str, Any]:
-    """[ASPSPData] with the sandbox's test customers as `sandbox.users`."""
+def aspsp_data(aspsp: Aspsp, public_url: str) -> dict[str, Any]:
+    """[ASPSPData] with the sandbox's test customers as `sandbox.users`; its `logo` is served by the sandbox itself
+    (src/sandbox/enablebanking/logos.py)."""
     body: dict[str, Any] = {
         "name": aspsp.name,
         "country": aspsp.country,
-        "logo": f"{LOGO_BASE}/{aspsp.country}/{aspsp.bic}/",
+        "logo": logo_url(public_url, aspsp),
         "psu_types": ["personal", "business"],
         "auth_methods": [
             {
