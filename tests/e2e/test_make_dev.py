@@ -20,7 +20,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 
 from src.auth.demo import DEMO_EMAIL, DEMO_PASSWORD
 from tests.harness.devstack import (
@@ -63,23 +62,6 @@ def _chromium() -> str:
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)
-
-
-def _add_balance_history(stack: DevStack, account_id: str, *, days: int) -> int:
-    engine = create_engine(stack.database_url())
-    try:
-        with engine.begin() as connection:
-            connection.execute(
-                text(
-                    "INSERT INTO balance_snapshots (account_id, as_of, type, amount, currency) "
-                    "SELECT b.account_id, b.as_of - g, b.type, b.amount - g * 7.5 + (g % 4) * 20, b.currency "
-                    "FROM balance_snapshots b CROSS JOIN generate_series(1, :days) AS g WHERE b.account_id = :id"
-                ),
-                {"days": days, "id": account_id},
-            )
-    finally:
-        engine.dispose()
-    return days
 
 
 class Shared:
@@ -190,14 +172,20 @@ def test_register_connect_approve_sync_and_read_transactions(stack: DevStack) ->
             page.fill("#tx-search", "")
             expect(page.locator("#tx-empty")).to_be_hidden()
 
-            # The sandbox keeps one balance per day, so one sync gives one point: thirty earlier days, written the
-            # way thirty daily syncs would have, give the chart a history to draw (read through the real API).
+            # Right after the first sync, nothing else written: the chart draws every day of the imported history,
+            # derived from the bank's booked balance and the booked transactions, the bank's own day a point on it.
             account = page.locator("#accounts .account").first
-            days = _add_balance_history(stack, account.get_attribute("data-account-id") or "", days=30)
             account.click()
             line = page.locator("#balance-chart svg.chart-svg polyline.chart-line")
             expect(line).to_be_visible()
-            assert len((line.get_attribute("points") or "").split()) == days + 1
+            caption = page.locator("#balance-chart .chart-caption")
+            expect(caption).to_contain_text("derived, counted from the bank's booked balance")
+            expect(caption).to_contain_text("every one agrees with the transactions")  # the sandbox reconciles
+            expect(page.locator("#balance-chart circle.chart-reported")).to_have_count(1)
+            expect(page.locator("#balance-chart .chart-drifts")).to_have_count(0)
+            days = re.search(r"(\d+) days:", caption.inner_text())
+            assert days, caption.inner_text()
+            assert len((line.get_attribute("points") or "").split()) == int(days.group(1)) > 30
             expect(page.locator("#tx-account")).to_have_value(account.get_attribute("data-account-id") or "")
             page.screenshot(path=ARTIFACTS / "05-balance-history.png", full_page=True)
 
