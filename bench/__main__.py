@@ -90,6 +90,9 @@ def _listing(*, quick: bool) -> None:
                 met = p95 < transactions_listing.TARGET_MS
                 verdict = f"target p95 < {transactions_listing.TARGET_MS:.0f} ms: {'met' if met else 'MISSED'}"
             _line(f"{label}, {where}", f"{p50:5.1f} · {p95:5.1f} ms", verdict)
+        if f"{key}.summary.p95" in listing:
+            p50, p95 = float(listing[f"{key}.summary.p50"]), float(listing[f"{key}.summary.p95"])
+            _line(f"{label}, summary (count and sums)", f"{p50:5.1f} · {p95:5.1f} ms", "(every match visited)")
 
 
 def _jobs(*, quick: bool) -> None:

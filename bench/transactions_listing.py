@@ -14,6 +14,10 @@ prepared, pages cached). The search word is a merchant found in about 1 % of the
 common enough for a page 5,000 rows deep). Three more searches, first page only, show the other regimes: a
 rare word, two common words always found together, and two common words never found together.
 Target: p95 < 20 ms for the four shapes at both depths.
+
+Beside each shape, its summary (`transaction_service.summary`, the call `GET /api/transactions/summary` makes: the
+count and the sums per currency of every row the listing holds for the same filters), measured the same way. It
+visits every matching row, so it grows with the matches, not with a page: no target, figures to watch.
 """
 
 import io
@@ -219,6 +223,17 @@ def _percentiles(timings: list[float]) -> tuple[float, float]:
     return statistics.median(timings), statistics.quantiles(timings, n=20, method="inclusive")[18]
 
 
+def _measure_summary(factory: sessionmaker[Session], user: User, shape: Shape, requests: int) -> tuple[float, float]:
+    timings = []
+    for n in range(requests + 10):
+        started = time.perf_counter()
+        with unit_of_work(factory) as session:
+            transaction_service.summary(session, user, filters=shape.filters)
+        if n >= 10:  # warm-up calls are not counted
+            timings.append((time.perf_counter() - started) * 1000)
+    return _percentiles(timings)
+
+
 def _measure(
     factory: sessionmaker[Session], user: User, shape: Shape, depth: int, requests: int
 ) -> tuple[float, float] | None:
@@ -241,8 +256,8 @@ def _measure(
 
 
 def run(url: str, *, accounts: int = 100, transactions: int = 1_000_000, requests: int = 200) -> dict[str, float | str]:
-    """`{"<shape>.<depth>.p50": ms, "<shape>.<depth>.p95": ms, …}`, the searches' words and how many rows they
-    match, and the setup's figures; a depth a shape does not reach is absent."""
+    """`{"<shape>.<depth>.p50": ms, "<shape>.<depth>.p95": ms, "<shape>.summary.p50": ms, …}`, the searches' words
+    and how many rows they match, and the setup's figures; a depth a shape does not reach is absent."""
     engine = build_engine(url)
     try:
         started = time.perf_counter()
@@ -286,6 +301,8 @@ def run(url: str, *, accounts: int = 100, transactions: int = 1_000_000, request
                 figures = _measure(factory, user, shape, depth, shape.requests or requests)
                 if figures is not None:
                     results[f"{shape.key}.{depth}.p50"], results[f"{shape.key}.{depth}.p95"] = figures
+            summary = _measure_summary(factory, user, shape, shape.requests or requests)
+            results[f"{shape.key}.summary.p50"], results[f"{shape.key}.summary.p95"] = summary
     finally:
         engine.dispose()
     return results

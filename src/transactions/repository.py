@@ -443,9 +443,12 @@ def summary_statement(shape: _Shape) -> Select[tuple[str, int, Decimal, Decimal,
     t = Transaction
     incoming = func.coalesce(func.sum(t.amount).filter(t.amount > _ZERO), _ZERO)
     outgoing = func.coalesce(func.sum(t.amount).filter(t.amount < _ZERO), _ZERO)
+    # The accounts one parameter each, as in a walk: a generic plan then knows how many of them there are (an array
+    # parameter's length it cannot know, and it would scan the whole table for one account).
+    accounts = [bindparam(f"account_{n}", type_=UUID(as_uuid=True)) for n in range(shape.accounts)]
     return (
         select(t.currency, func.count(), incoming, outgoing, func.sum(t.amount))
-        .where(t.account_id == any_(_ACCOUNT_IDS), *_conditions(shape))
+        .where(t.account_id.in_(accounts), *_conditions(shape))
         .group_by(t.currency)
         .order_by(t.currency)
     )
@@ -459,10 +462,10 @@ def _summary_shape_and_params(session: Session, rows: RowFilter) -> tuple[_Shape
         if not words:
             return None
         params["q"] = prefix_query(words)
-    params["account_ids"] = list(rows.account_ids)
+    params.update({f"account_{n}": account_id for n, account_id in enumerate(rows.account_ids)})
     shape = _Shape(
         walk=False,
-        accounts=0,
+        accounts=len(rows.account_ids),
         statuses=tuple(sorted(rows.statuses)),
         include_superseded=rows.include_superseded,
         bounds=frozenset(params.keys() & _BOUNDS),
