@@ -1,5 +1,7 @@
 // The transactions table: filters that map one to one onto `GET /api/transactions` query parameters, and keyset
-// paging ("Load more" passes the page's `next_cursor` back as `cursor`, appending rows).
+// paging ("Load more" passes the page's `next_cursor` back as `cursor`, appending rows). Over the table, the count
+// and the sums per currency of the whole filtered list, from `GET /api/transactions/summary` with the same filters
+// (never added up here: the page holds only the rows loaded so far). A row opens its details on demand.
 
 import { api } from "./api.js";
 import { $, el, showMessage } from "./dom.js";
@@ -7,7 +9,10 @@ import { formatDay, formatMoney, isNegative } from "./format.js";
 import { transactionStatusLabel, transactionStatusWord } from "./words.js";
 
 const PAGE_SIZE = 50;
-const AMOUNT = /^-?\d+(\.\d+)?$/;
+// A size as the API takes it: digits, at most 8 after the point, no sign (the direction says which way).
+const SIZE = /^(\d{1,16}(\.\d{0,8})?|\.\d{1,8})$/;
+const FILTER_FIELDS = ["#tx-from", "#tx-to", "#tx-status", "#tx-direction", "#tx-superseded", "#tx-min", "#tx-max"];
+const countFormat = new Intl.NumberFormat(navigator.language || undefined);
 
 let accountsById = new Map();
 let nextCursor = null;
@@ -27,9 +32,24 @@ export function setUpTransactions(callbacks) {
     loadTransactions();
   });
   $("#tx-account").addEventListener("change", () => onAccountChange($("#tx-account").value || null));
-  for (const id of ["#tx-from", "#tx-to", "#tx-status", "#tx-superseded", "#tx-min", "#tx-max"]) {
+  for (const id of FILTER_FIELDS) {
     $(id).addEventListener("change", () => loadTransactions());
   }
+  $("#tx-clear").addEventListener("click", () => clearFilters());
+  // A row opens (and closes) its details on click, and on Enter or Space when it has the focus.
+  const tbody = $("#tx-table tbody");
+  tbody.addEventListener("click", (event) => {
+    const target = event.target.closest("tr.tx");
+    if (target && !event.target.closest("a, button")) toggleDetails(target);
+  });
+  tbody.addEventListener("keydown", (event) => {
+    const target = event.target;
+    if (!(target instanceof HTMLTableRowElement) || !target.classList.contains("tx")) return;
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      toggleDetails(target);
+    }
+  });
   $("#tx-search").addEventListener("input", () => {
     clearTimeout(searchTimer);
     searchTimer = setTimeout(() => loadTransactions(), 350);
@@ -68,8 +88,27 @@ export function resetTransactions() {
   $("#load-more").hidden = true;
   $("#load-more").disabled = false;
   $("#tx-table").setAttribute("aria-busy", "false");
+  setStale(false);
   $("#tx-empty").hidden = true;
+  $("#tx-summary").replaceChildren();
   showMessage($("#tx-error"), "");
+}
+
+/** Every filter back to its default (all accounts, any date, status, direction and size, no search), then the
+ * list for that. Focus goes to the search box, the filter people change most. */
+function clearFilters() {
+  clearTimeout(searchTimer);
+  const hadAccount = Boolean($("#tx-account").value);
+  $("#tx-filters").reset();
+  showMessage($("#tx-error"), "");
+  $("#tx-search").focus();
+  // The account filter is the page's selected account: clearing it goes through the page (which reloads the list).
+  if (hadAccount) onAccountChange(null);
+  else loadTransactions();
+}
+
+function setStale(stale) {
+  for (const node of [$("#tx-table"), $("#tx-summary"), $("#tx-empty")]) node.classList.toggle("tx-stale", stale);
 }
 
 function filters() {
@@ -78,17 +117,19 @@ function filters() {
     date_from: $("#tx-from").value,
     date_to: $("#tx-to").value,
     status: $("#tx-status").value,
+    direction: $("#tx-direction").value,
     q: $("#tx-search").value.trim(),
-    limit: PAGE_SIZE,
   };
   if ($("#tx-superseded").checked) query.include_superseded = "true";
   for (const [name, id, label] of [
-    ["min_amount", "#tx-min", "Min amount"],
-    ["max_amount", "#tx-max", "Max amount"],
+    ["min_size", "#tx-min", "Min size"],
+    ["max_size", "#tx-max", "Max size"],
   ]) {
     const raw = $(id).value.trim().replace(",", ".");
     if (!raw) continue;
-    if (!AMOUNT.test(raw)) throw new Error(`${label}: enter a number such as -100.00.`);
+    if (!SIZE.test(raw)) {
+      throw new Error(`${label}: enter an amount without a sign, such as 20.00 (choose Money in or out for a direction).`);
+    }
     query[name] = raw;
   }
   return query;
@@ -102,10 +143,10 @@ export async function loadTransactions({ append = false } = {}) {
   let query;
   if (append) {
     if (!nextCursor || !lastQuery) return;
-    query = { ...lastQuery, cursor: nextCursor };
+    query = { ...lastQuery, cursor: nextCursor, limit: PAGE_SIZE };
   } else {
     try {
-      query = filters();
+      query = { ...filters(), limit: PAGE_SIZE };
     } catch (error) {
       showMessage($("#tx-error"), error.message);
       return;
@@ -116,6 +157,11 @@ export async function loadTransactions({ append = false } = {}) {
   const hadFocus = document.activeElement === loadMore;
   loadMore.disabled = true;
   $("#tx-table").setAttribute("aria-busy", "true");
+  // New filters: the rows, the count and any "no matches" shown are the old filters' until the answer replaces them.
+  if (!append) {
+    setStale(true);
+    loadSummary(query, current);
+  }
   let appended = null;
   try {
     const page = await api("/api/transactions", { query });
@@ -150,9 +196,123 @@ export async function loadTransactions({ append = false } = {}) {
     if (current === generation) {
       loadMore.disabled = false;
       $("#tx-table").setAttribute("aria-busy", "false");
+      $("#tx-table").classList.remove("tx-stale");
+      $("#tx-empty").classList.remove("tx-stale");
       if (hadFocus) keepFocus(loadMore, appended);
     }
   }
+}
+
+/** The count and the sums per currency of the whole list for `listing` (its filters, not its paging). */
+async function loadSummary(listing, current) {
+  const line = $("#tx-summary");
+  try {
+    const summary = await api("/api/transactions/summary", {
+      query: {
+        account_id: listing.account_id,
+        date_from: listing.date_from,
+        date_to: listing.date_to,
+        status: listing.status,
+        direction: listing.direction,
+        min_size: listing.min_size,
+        max_size: listing.max_size,
+        include_superseded: listing.include_superseded,
+        q: listing.q,
+      },
+    });
+    if (current !== generation) return;
+    line.replaceChildren(...summaryLine(summary));
+  } catch {
+    if (current !== generation) return;
+    line.replaceChildren(); // the list's own error says what went wrong
+  } finally {
+    if (current === generation) line.classList.remove("tx-stale");
+  }
+}
+
+/** "2,969 transactions · +€48,211.50 / −€45,102.37 · +SEK 0.00 / −SEK 2,310.00": each currency on its own. */
+function summaryLine(summary) {
+  const count = summary.count;
+  const parts = [
+    el("span", {
+      class: "tx-summary-count",
+      text: `${countFormat.format(count)} ${count === 1 ? "transaction" : "transactions"}`,
+    }),
+  ];
+  for (const total of summary.totals) {
+    const moneyOut = isNegative(total.amount_out)
+      ? formatMoney(total.amount_out, total.currency)
+      : `−${formatMoney(total.amount_out, total.currency)}`;
+    parts.push(
+      " · ",
+      el(
+        "span",
+        {
+          class: "tx-summary-total",
+          attrs: { title: `${total.currency}: ${total.count} transactions, net ${total.net}` },
+        },
+        el("span", { class: "amount positive", text: `+${formatMoney(total.amount_in, total.currency)}` }),
+        " / ",
+        el("span", { class: "amount negative", text: moneyOut }),
+      ),
+    );
+  }
+  return parts;
+}
+
+/** Open a row's details below it (fetched the first time), or close them. */
+async function toggleDetails(txRow) {
+  const open = txRow.getAttribute("aria-expanded") === "true";
+  const detailId = `tx-detail-${txRow.dataset.transactionId}`;
+  const detailRow = document.getElementById(detailId);
+  if (open) {
+    txRow.setAttribute("aria-expanded", "false");
+    if (detailRow) detailRow.hidden = true;
+    return;
+  }
+  txRow.setAttribute("aria-expanded", "true");
+  if (detailRow) {
+    detailRow.hidden = false;
+    return;
+  }
+  const cell = el("td", { attrs: { colspan: 5 } }, el("p", { class: "muted", text: "Loading details…" }));
+  const created = el("tr", { class: "tx-detail", attrs: { id: detailId } }, cell);
+  txRow.after(created);
+  txRow.setAttribute("aria-controls", detailId);
+  try {
+    const detail = await api(`/api/transactions/${txRow.dataset.transactionId}`);
+    cell.replaceChildren(detailList(detail));
+  } catch (error) {
+    cell.replaceChildren(el("p", { class: "form-error", text: error.message }));
+    created.dataset.failed = "true";
+  }
+}
+
+function detailList(detail) {
+  const entries = [
+    ["Booking date", formatDay(detail.booking_date)],
+    ["Value date", detail.value_date ? formatDay(detail.value_date) : "Not given by the bank"],
+    ["Amount", `${formatMoney(detail.amount, detail.currency)} (${detail.amount} ${detail.currency})`],
+    ["Counterparty account", detail.counterparty_account],
+    ["Bank's transaction id", detail.transaction_id],
+    ["Bank's internal id", detail.internal_transaction_id],
+    ["Entry reference", detail.entry_reference],
+    ["Booked from", detail.booked_from ? pendingOrigin(detail.booked_from) : null],
+    ["Booked since as", detail.booked_as_id ? `transaction ${detail.booked_as_id}` : null],
+    ["finsync id", String(detail.id)],
+  ];
+  return el(
+    "dl",
+    { class: "tx-detail-list" },
+    ...entries
+      .filter(([, value]) => value !== null && value !== undefined && value !== "")
+      .flatMap(([term, value]) => [el("dt", { text: term }), el("dd", { text: value })]),
+  );
+}
+
+function pendingOrigin(pending) {
+  const day = formatDay(pending.value_date ?? pending.booking_date);
+  return `the pending item of ${day}, ${formatMoney(pending.amount, pending.currency)} (transaction ${pending.id})`;
 }
 
 /** After "Load more": focus stays on the button, or, once the list is complete and it is hidden, moves to the first
@@ -163,7 +323,7 @@ function keepFocus(loadMore, firstNewRow) {
     return;
   }
   const target = firstNewRow ?? $("#tx-table");
-  target.setAttribute("tabindex", "-1");
+  if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1"); // rows are focusable already
   target.focus();
 }
 
@@ -179,7 +339,11 @@ function row(transaction, query) {
     : null;
   return el(
     "tr",
-    { class: `tx tx-${transaction.status}`, data: { transactionId: transaction.id } },
+    {
+      class: `tx tx-${transaction.status}`,
+      data: { transactionId: transaction.id },
+      attrs: { tabindex: 0, "aria-expanded": "false" },
+    },
     el("td", { class: "tx-date" }, date, estimated),
     el(
       "td",

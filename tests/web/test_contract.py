@@ -35,7 +35,7 @@ PAGE_IDS = [
     "accounts", "balance-chart", "account-totals", "hidden-accounts", "hidden-accounts-summary",
     "hidden-accounts-list",
     "transactions", "tx-account", "tx-from", "tx-to", "tx-search", "tx-status", "tx-min", "tx-max", "tx-table",
-    "load-more", "tx-empty",
+    "load-more", "tx-empty", "tx-direction", "tx-clear", "tx-summary",
 ]  # fmt: skip
 SCRIPT_NAMES = [
     "connection-card", "connectionId", "status", "expiry", "last-sync", "sync-now", "job-status", "jobState",
@@ -384,3 +384,31 @@ def test_a_drift_is_said_in_exact_amounts() -> None:
     assert first.startswith("Bank reported €1,050.25 on 5 Mar 2026; the transactions give €1,030.25, €20.00 less.")
     assert "€99,999,999,999,999,999.00" in second
     assert "give €99,999,999,999,999,999.01, €0.01 more." in second
+
+
+def test_the_count_line_asks_for_exactly_the_listings_filters(client: TestClient) -> None:
+    """The line over the transactions ("N transactions · +in / −out") comes from the summary, asked with every
+    filter the listing takes (none forgotten, so it always counts the list shown), and the form's amount filters
+    are the direction and sizes, not signed amounts."""
+    paths = _openapi(client)["paths"]
+    script = _scripts()["transactions.js"]
+    calls = {TEMPLATE_HOLE.sub("{}", literal): query for _, literal, query in QUERY_CALL.findall(script)}
+    sent = {part.split(":")[0].strip() for part in calls["/api/transactions/summary"].split(",") if part.strip()}
+    listing = {parameter["name"] for parameter in paths["/api/transactions"]["get"]["parameters"]}
+    assert sent == listing - {"limit", "cursor", "min_amount", "max_amount"}
+    assert {"direction", "min_size", "max_size"} <= sent
+    assert "min_amount" not in script
+    assert "/api/transactions/${" in script  # a row's details, fetched on demand
+    page = (WEB_DIR / "index.html").read_text()
+    assert re.search(
+        r'<select id="tx-direction"[^>]*>\s*<option value="">All</option>\s*'
+        r'<option value="in">Money in</option>\s*<option value="out">Money out</option>',
+        page,
+    )
+
+
+def test_the_transactions_never_add_amounts_as_numbers() -> None:
+    """Totals are the API's exact strings, shown as they are: the script converts no amount to a float."""
+    script = _scripts()["transactions.js"]
+    for conversion in ("parseFloat", "Number(", "parseInt", "+total.", "+transaction.", "+detail."):
+        assert conversion not in script, conversion
