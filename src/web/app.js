@@ -129,23 +129,32 @@ async function showApp({ focusMain = false } = {}) {
   const epoch = sessionEpoch;
   signedInView = true;
   showMessage($("#auth-error"), "");
-  $("#loading").hidden = true;
+  // The content is shown once it is all there ("Loading…" until then): drawn section by section, each one would
+  // push the ones below it down as it arrives (a layout shift, the page jumping under the reader's eyes).
+  $("#loading").hidden = false;
   $("#auth").hidden = true;
-  $("#app").hidden = false;
   $("#session").hidden = false;
   if (focusMain) $("#main").focus();
+  const reveal = () => {
+    $("#loading").hidden = true;
+    $("#app").hidden = false;
+  };
   try {
     const me = await api("/auth/me");
     if (epoch !== sessionEpoch) return;
     $("#signed-in-as").textContent = me.email;
   } catch (error) {
     if (epoch !== sessionEpoch) return;
-    if (!(error instanceof ApiError && error.status === 401)) notify(error.message, "error");
+    if (!(error instanceof ApiError && error.status === 401)) {
+      reveal();
+      notify(error.message, "error");
+    }
     return;
   }
   loadInstitutions();
   await afterSync();
   if (epoch !== sessionEpoch) return;
+  reveal();
   const callback = pendingCallback;
   pendingCallback = null;
   if (callback?.jobId && callback.connectionId) followJob(callback.connectionId, callback.jobId);
