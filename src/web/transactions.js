@@ -21,6 +21,8 @@ let nextCursor = null;
 let lastQuery = null;
 // Every load takes a number; only the newest may write the table, so an older answer arriving late is dropped.
 let generation = 0;
+// The count line's own number: "Load more" leaves it alone (same filters), new filters or a sign-out move it on.
+let summaryGeneration = 0;
 let onAccountChange = () => {};
 let searchTimer = null;
 
@@ -81,6 +83,7 @@ export function setTransactionAccount(accountId) {
 
 export function resetTransactions() {
   generation += 1; // a load under way belongs to the session that ended
+  summaryGeneration += 1;
   nextCursor = null;
   lastQuery = null;
   $("#tx-table tbody").replaceChildren();
@@ -160,7 +163,7 @@ export async function loadTransactions({ append = false } = {}) {
   // New filters: the rows, the count and any "no matches" shown are the old filters' until the answer replaces them.
   if (!append) {
     setStale(true);
-    loadSummary(query, current);
+    loadSummary(query, ++summaryGeneration);
   }
   let appended = null;
   try {
@@ -220,13 +223,13 @@ async function loadSummary(listing, current) {
         q: listing.q,
       },
     });
-    if (current !== generation) return;
+    if (current !== summaryGeneration) return;
     line.replaceChildren(...summaryLine(summary));
   } catch {
-    if (current !== generation) return;
+    if (current !== summaryGeneration) return;
     line.replaceChildren(); // the list's own error says what went wrong
   } finally {
-    if (current === generation) line.classList.remove("tx-stale");
+    if (current === summaryGeneration) line.classList.remove("tx-stale");
   }
 }
 
