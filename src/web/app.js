@@ -27,6 +27,7 @@ import {
   resumeUnfinishedJobs,
   setUpConnections,
 } from "./connections.js";
+import { createBankPicker, rememberCountry, rememberedCountry } from "./bankpicker.js";
 import { $, el, leaveFor, showMessage } from "./dom.js";
 import { formatDateTime, formatMoney, isNegative } from "./format.js";
 import { callbackMessage, providerName } from "./providers.js";
@@ -54,6 +55,7 @@ let selectedAccountId = null;
 let pendingCallback = null;
 let signedInView = false;
 let institutionsRequest = 0;
+let bankPicker = null;
 let accountsRequest = 0;
 // Bumped whenever a session ends (showSignIn, signing out). Each request notes it first and drops its answer when it
 // has changed: a request of the previous user that completes after sign-out must not draw into the page.
@@ -287,39 +289,28 @@ function fillCountries() {
   $("#country").replaceChildren(
     ...options.map(({ code, name }) => el("option", { attrs: { value: code }, text: `${name} (${code})` })),
   );
-  $("#country").value = DEFAULT_COUNTRY;
+  $("#country").value = rememberedCountry(window.localStorage, COUNTRIES, DEFAULT_COUNTRY);
+}
+
+function onCountryChange() {
+  rememberCountry(window.localStorage, $("#country").value);
+  loadInstitutions();
 }
 
 async function loadInstitutions() {
-  const select = $("#institution");
   const country = $("#country").value;
   const epoch = sessionEpoch;
   const current = ++institutionsRequest;
-  select.disabled = true;
-  $("#connect").disabled = true;
-  select.replaceChildren(el("option", { attrs: { value: "" }, text: "Loading banks…" }));
+  bankPicker.showMessage("Loading banks…", { busy: true });
   showMessage($("#connect-error"), "");
   try {
     const page = await api("/api/institutions", { query: { country } });
     if (current !== institutionsRequest || epoch !== sessionEpoch) return;
-    if (page.items.length === 0) {
-      select.replaceChildren(el("option", { attrs: { value: "" }, text: "No banks available in this country" }));
-      return;
-    }
-    select.replaceChildren(
-      ...page.items.map((institution) =>
-        el("option", {
-          attrs: { value: institution.id },
-          data: { provider: institution.provider },
-          text: `${institution.name} · ${providerName(institution.provider)}`,
-        }),
-      ),
-    );
-    select.disabled = false;
-    $("#connect").disabled = false;
+    // Each bank with its `id`, `name` and `provider` (and its logo at /api/institutions/{id}/logo); none chosen.
+    bankPicker.setBanks(page.items);
   } catch (error) {
     if (current !== institutionsRequest || epoch !== sessionEpoch) return;
-    select.replaceChildren(el("option", { attrs: { value: "" }, text: "Banks could not be loaded" }));
+    bankPicker.showMessage("Banks could not be loaded");
     const prefix = error.status === 502 || error.status === 503 ? "The bank list is unavailable right now: " : "";
     showMessage($("#connect-error"), `${prefix}${error.message}`);
   }
@@ -327,9 +318,10 @@ async function loadInstitutions() {
 
 async function connectBank(event) {
   event.preventDefault();
-  const institutionId = $("#institution").value;
+  const institutionId = bankPicker.value();
   if (!institutionId) {
     showMessage($("#connect-error"), "Choose a bank first.");
+    bankPicker.focus();
     return;
   }
   const friendlyName = $("#friendly-name").value.trim();
@@ -361,7 +353,7 @@ async function connectBank(event) {
  * Connect (and Renew consent) still disabled. Enable them again; Connect only when the bank list is there. */
 function onPageShow(event) {
   if (!event.persisted) return;
-  $("#connect").disabled = $("#institution").disabled || !$("#institution").value;
+  $("#connect").disabled = !bankPicker.value();
   enableRenewButtons();
   // The connection started before leaving is pending now (and may take a pasted address): list it.
   if (signedInView) refreshConnections();
@@ -669,13 +661,21 @@ async function start() {
     notify,
   });
   setUpTransactions({ onAccountChange: (accountId) => selectAccount(accountId) });
+  bankPicker = createBankPicker({
+    search: $("#institution"),
+    list: $("#bank-list"),
+    count: $("#bank-count"),
+    onChange: (institutionId) => {
+      $("#connect").disabled = !institutionId;
+    },
+  });
   fillCountries();
   $("#auth-form").addEventListener("submit", signIn);
   $("#register").addEventListener("click", createAccount);
   $("#email").addEventListener("input", updateDemoHint);
   $("#password").addEventListener("input", updateDemoHint);
   $("#logout").addEventListener("click", signOut);
-  $("#country").addEventListener("change", loadInstitutions);
+  $("#country").addEventListener("change", onCountryChange);
   $("#connect-form").addEventListener("submit", connectBank);
   $("#chart-close").addEventListener("click", () => selectAccount(null));
   $("#connect-toggle").addEventListener("click", toggleConnectForm);

@@ -46,7 +46,10 @@ CHROMIUM_FLAGS = [
 E2E_PASSWORD = "correct horse battery"
 # Enable Banking's sandbox bank in Finland (src/sandbox/enablebanking/catalogue.py), as the bank picker labels it.
 EB_BANK = "Mock ASPSP"
-EB_OPTION = f"{EB_BANK} · Enable Banking"
+PICKER_LOGO_LOADED = """(id) => {
+    const image = document.querySelector(`#bank-list .bank-option[data-institution-id="${id}"] img.bank-logo`);
+    return Boolean(image && image.complete && image.naturalWidth > 0);
+}"""
 GOCARDLESS_BANK = "Sandbox Finance"
 
 
@@ -116,9 +119,20 @@ def test_register_connect_approve_sync_and_read_transactions(stack: DevStack) ->
             expect(page.locator("#signed-in-as")).to_contain_text(email)
             page.screenshot(path=ARTIFACTS / "01-signed-in.png", full_page=True)
 
+            # The bank picker: no bank chosen until the person chooses (Connect waits); typing filters by name,
+            # case and accents ignored; each bank shows its logo, served by finsync itself.
             page.select_option("#country", "GB")
-            expect(page.locator(f"#institution option[value='{SANDBOX_INSTITUTION}']")).to_have_count(1)
-            page.select_option("#institution", SANDBOX_INSTITUTION)
+            choice = page.locator(f"#bank-list input[name=institution][value='{SANDBOX_INSTITUTION}']")
+            expect(choice).to_have_count(1)
+            expect(page.locator("#bank-list input:checked")).to_have_count(0)
+            expect(page.locator("#connect")).to_be_disabled()
+            page.fill("#institution", "SANDBOX fin")
+            expect(page.locator("#bank-list .bank-option:visible")).to_have_count(1)
+            expect(page.locator("#bank-count")).to_contain_text("1 of")
+            page.wait_for_function(PICKER_LOGO_LOADED, arg=SANDBOX_INSTITUTION)
+            choice.check()
+            expect(page.locator("#connect")).to_be_enabled()
+            page.screenshot(path=ARTIFACTS / "01b-bank-picker.png", full_page=True)
             page.click("#connect")
 
             page.wait_for_url(f"{stack.sandbox_url}/**")
@@ -206,12 +220,17 @@ def _connect_enablebanking_bank(page: Any, stack: DevStack) -> None:
 
     expect(page.locator(".connection-card[data-provider=gocardless]")).to_contain_text("via GoCardless")
     # "Connect a bank" offers both providers' banks, each saying which: both sandboxes have a Thistle Bank in GB.
-    expect(page.locator("#country")).to_have_value("GB")
+    expect(page.locator("#country")).to_have_value("GB")  # the country chosen before, remembered across the reload
+    thistle = page.locator("#bank-list .bank-option", has_text="Thistle Bank")
     for provider in ("GoCardless", "Enable Banking"):
-        expect(page.locator("#institution option", has_text=f"Thistle Bank · {provider}")).to_have_count(1)
+        expect(thistle.filter(has=page.locator(".bank-provider", has_text=provider))).to_have_count(1)
     page.select_option("#country", "FI")
-    expect(page.locator("#institution option", has_text=EB_OPTION)).to_have_count(1)
-    page.select_option("#institution", label=EB_OPTION)
+    option = page.locator("#bank-list .bank-option", has_text=EB_BANK).filter(
+        has=page.locator(".bank-provider", has_text="Enable Banking")
+    )
+    expect(option).to_have_count(1)
+    page.wait_for_function(PICKER_LOGO_LOADED, arg=option.get_attribute("data-institution-id"))  # an SVG
+    option.locator("input[name=institution]").check()
     page.click("#connect")
     page.wait_for_url(f"{stack.enablebanking_sandbox_url}/**")
 
@@ -236,6 +255,7 @@ def _connect_enablebanking_bank(page: Any, stack: DevStack) -> None:
     # Back through finsync's Enable Banking callback: linked, its first sync under way, then completed.
     page.wait_for_url(f"{stack.api_url}/**")
     expect(page.locator("#notice")).to_contain_text("Bank connected")
+    expect(page.locator("#country")).to_have_value("FI")  # the last country chosen, on this new visit
     expect(page.locator(".connection-card")).to_have_count(2)
     card = page.locator(".connection-card[data-provider=enablebanking]")
     expect(card).to_contain_text("via Enable Banking")

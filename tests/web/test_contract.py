@@ -31,7 +31,7 @@ OPENAPI_PARAMETER = re.compile(r"\{[^}]+\}")
 PAGE_IDS = [
     "auth", "email", "password", "login", "register", "auth-hint", "auth-error",
     "app", "signed-in-as", "logout", "notice", "notice-bar", "notice-dismiss", "provider-problems",
-    "connect-form", "country", "institution", "friendly-name", "connect", "connections",
+    "connect-form", "country", "institution", "bank-list", "bank-count", "friendly-name", "connect", "connections",
     "accounts", "balance-chart", "account-totals", "hidden-accounts", "hidden-accounts-summary",
     "hidden-accounts-list",
     "transactions", "tx-account", "tx-from", "tx-to", "tx-search", "tx-status", "tx-min", "tx-max", "tx-table",
@@ -412,3 +412,60 @@ def test_the_transactions_never_add_amounts_as_numbers() -> None:
     script = _scripts()["transactions.js"]
     for conversion in ("parseFloat", "Number(", "parseInt", "+total.", "+transaction.", "+detail."):
         assert conversion not in script, conversion
+
+def _bankpicker(source: str) -> Any:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    script = f"import * as picker from {json.dumps((WEB_DIR / 'bankpicker.js').as_uri())};\n{source}"
+    result = subprocess.run(
+        [node, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=30, check=True
+    )
+    return json.loads(result.stdout)
+
+
+def test_the_bank_search_ignores_accents_and_case_as_the_transactions_search_does() -> None:
+    """Typing filters banks by every word of the search, folded like `folded_sql` folds transactions: "wisla"
+    finds Bank Wisła, "NORDSJ" Nordsjö, "strasse" Straße; a word that is in no name hides the bank."""
+    cases = [
+        ("Bank Wisła", "wisla"),
+        ("Nordsjö Sparbank", "NORDSJ spar"),
+        ("Volksbank Straße", "strasse"),
+        ("Thistle Bank", "thist ban"),
+        ("Thistle Bank", "albion"),
+        ("Crédit Agricole", "credit agri"),
+    ]
+    answer = _bankpicker(
+        f"console.log(JSON.stringify({json.dumps(cases)}.map(([name, query]) => picker.matchesQuery(name, query))));"
+    )
+    assert answer == [True, True, True, True, False, True]
+
+
+def test_the_last_country_is_remembered_and_a_stale_one_ignored() -> None:
+    answer = _bankpicker(
+        "const kept = new Map();"
+        "const storage = { getItem: (key) => kept.get(key) ?? null, setItem: (key, value) => kept.set(key, value) };"
+        "const countries = ['GB', 'FI', 'SE'];"
+        "const first = picker.rememberedCountry(storage, countries, 'GB');"
+        "picker.rememberCountry(storage, 'FI');"
+        "const second = picker.rememberedCountry(storage, countries, 'GB');"
+        "picker.rememberCountry(storage, 'ZZ');"
+        "const stale = picker.rememberedCountry(storage, countries, 'GB');"
+        "const broken = picker.rememberedCountry({ getItem() { throw new Error('denied'); } }, countries, 'GB');"
+        "console.log(JSON.stringify([first, second, stale, broken]));"
+    )
+    assert answer == ["GB", "FI", "GB", "GB"]
+
+
+def test_the_picker_shows_each_banks_logo_from_finsync_with_a_fallback(client: TestClient) -> None:
+    """The logo is an <img> of finsync's own logo route (the page's CSP allows no other origin), decorative
+    (`alt=""`: the name is beside it), loaded lazily, with the bank's initials when it answers 404."""
+    script = _scripts()["bankpicker.js"]
+    assert "src: `/api/institutions/${encodeURIComponent(bank.id)}/logo`" in script
+    assert 'alt: ""' in script
+    assert 'loading: "lazy"' in script
+    assert 'logo.addEventListener("error"' in script
+    logo = client.get("/openapi.json").json()["paths"]["/api/institutions/{institution_id}/logo"]["get"]
+    assert logo["security"] == []  # an <img> sends no token
+    assert "image/png" in logo["responses"]["200"]["content"]
+    assert _bankpicker("console.log(JSON.stringify(picker.initials('Albion Building Society')));") == "AB"
