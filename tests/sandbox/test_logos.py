@@ -11,7 +11,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from src.sandbox.catalogue import SERVED_COUNTRIES
+from src.sandbox.catalogue import SANDBOX_INSTITUTION_ID, SERVED_COUNTRIES
+from tests.harness.enablebanking import EnableBankingSandboxControl
 from tests.harness.sandbox import SandboxControl
 
 
@@ -74,3 +75,42 @@ def test_an_unknown_logo_is_not_found(sandbox: SandboxControl) -> None:
     response = httpx.get(f"{sandbox.base_url}/logos/NO_SUCH_BANK.png", timeout=10)
     assert response.status_code == 404
     assert response.json()["status_code"] == 404
+
+
+def test_a_logo_url_can_be_made_to_fail_or_answer_something_else(sandbox: SandboxControl, api: httpx.Client) -> None:
+    """`/_sandbox/logos` for the clients' tests: one bank's logo fails, the others still answer; DELETE restores."""
+    url = _logo_urls(api)[SANDBOX_INSTITUTION_ID]
+    answers = {"missing": 404, "server_error": 500, "not_an_image": 200, "oversized": 200, "svg": 200}
+    for answer, status in answers.items():
+        httpx.post(
+            f"{sandbox.base_url}/_sandbox/logos",
+            json={"institution_id": SANDBOX_INSTITUTION_ID, "answer": answer},
+            timeout=10,
+        ).raise_for_status()
+        response = httpx.get(url, timeout=10)
+        assert response.status_code == status, answer
+    assert response.headers["content-type"] == "image/svg+xml"
+    httpx.delete(f"{sandbox.base_url}/_sandbox/logos", timeout=10).raise_for_status()
+    assert httpx.get(url, timeout=10).headers["content-type"] == "image/png"
+    assert sandbox.counters()["endpoints"]["GET /logos/{id}.png"] == len(answers) + 1
+
+
+def test_every_enable_banking_bank_logo_is_an_svg_served_without_a_jwt(
+    enablebanking_sandbox: EnableBankingSandboxControl,
+) -> None:
+    with enablebanking_sandbox.api() as signed:
+        response = signed.get("/aspsps")
+    assert response.status_code == 200, response.text
+    aspsps = response.json()["aspsps"]
+    assert len(aspsps) >= 5
+    bodies = set()
+    for aspsp in aspsps:
+        assert aspsp["logo"].startswith(f"{enablebanking_sandbox.base_url}/brands/{aspsp['country']}/")
+        logo = httpx.get(aspsp["logo"], timeout=10)  # no Authorization, as a browser asks
+        assert logo.status_code == 200, aspsp["logo"]
+        assert logo.headers["content-type"] == "image/svg+xml"
+        assert logo.text.startswith("<svg")
+        bodies.add(logo.text)
+    assert len(bodies) == len(aspsps), "each bank has a logo of its own"
+    missing = httpx.get(f"{enablebanking_sandbox.base_url}/brands/FI/No%20such%20bank/", timeout=10)
+    assert missing.status_code == 404
