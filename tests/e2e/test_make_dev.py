@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from src.auth.demo import DEMO_EMAIL, DEMO_PASSWORD
+from tests.e2e.page_transactions import check_transactions
 from tests.harness.devstack import (
     DevStack,
     left_behind,
@@ -185,6 +186,7 @@ def test_register_connect_approve_sync_and_read_transactions(stack: DevStack) ->
             page.screenshot(path=ARTIFACTS / "04b-search.png", full_page=True)
             page.fill("#tx-search", "")
             expect(page.locator("#tx-empty")).to_be_hidden()
+            check_transactions(page, ARTIFACTS)
 
             # Right after the first sync, nothing else written: the chart draws every day of the imported history,
             # derived from the bank's booked balance and the booked transactions, the bank's own day a point on it.
