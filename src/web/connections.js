@@ -130,6 +130,7 @@ function render() {
 const KEPT_FOCUS = [
   "sync-now",
   "job-status",
+  "sync-blocked",
   "renew",
   "delete",
   "rename-open",
@@ -155,8 +156,21 @@ function refocus({ connectionId, kind }) {
   if (!article) return;
   const control = kind ? article.querySelector(`.${kind}`) : null;
   if (control && !control.disabled && control.getClientRects().length > 0) control.focus();
-  else if (kind === "sync-now") article.querySelector(".job-status")?.focus();
+  else if (kind === "sync-now") focusStatus(article);
   else article.focus();
+}
+
+/** The card's status line; while it is empty (and not displayed), the note saying why Sync now is off when there
+ * is one, else the card itself. */
+function focusStatus(article) {
+  for (const selector of [".job-status", ".sync-blocked"]) {
+    const node = article.querySelector(selector);
+    if (node && node.getClientRects().length > 0) {
+      node.focus();
+      return;
+    }
+  }
+  article.focus();
 }
 
 // -- pasting the address the bank sent the person back to (Enable Banking, where finsync's address is not https) --
@@ -303,7 +317,7 @@ function card(connection) {
   // Why Sync now is off (no bank read left): a live region, so a refusal met by pressing it is read out.
   const syncBlocked = el("p", {
     class: "sync-blocked",
-    attrs: { id: blockedId, role: "status", "aria-live": "polite", hidden: true },
+    attrs: { id: blockedId, role: "status", "aria-live": "polite", tabindex: "-1", hidden: true },
   });
   // Focusable from script: Sync now turns itself off while its sync runs, and focus waits here, where the progress
   // and then the outcome are written.
@@ -471,11 +485,13 @@ function setJob(connectionId, changes) {
 export async function syncNow(connectionId) {
   if (jobs.get(connectionId)?.busy) return;
   // Sync now is about to turn itself off (a disabled button drops focus to <body>): focus moves to the card's
-  // status line, which says how the sync goes, and stays there through the redraw when it ends.
+  // status line, which says how the sync goes, and stays there through the redraw when it ends. (After its text
+  // is set: an empty status line is not displayed, so it could not take focus.)
   const article = cardFor(connectionId);
-  if (article?.contains(document.activeElement)) article.querySelector(".job-status")?.focus();
+  const focusWasHere = Boolean(article?.contains(document.activeElement));
   // The previous job's end state goes, so nobody mistakes it for this sync's.
   setJob(connectionId, { busy: true, state: null, text: "Starting sync…", error: false });
+  if (focusWasHere) focusStatus(article);
   let job;
   try {
     job = await api(`/api/connections/${encodeURIComponent(connectionId)}/sync`, { method: "POST" });
@@ -483,8 +499,11 @@ export async function syncNow(connectionId) {
     if (!jobs.has(connectionId)) return; // signed out meanwhile
     const refusedUntil = error instanceof ApiError && error.status === 429 ? error.body.retry_at : null;
     if (refusedUntil) {
-      // Said beside the button it turns off (`.sync-blocked`), as when the card already knew.
+      // Said beside the button it turns off (`.sync-blocked`), as when the card already knew; focus goes there from
+      // the status line, which empties.
       setJob(connectionId, { busy: false, state: null, error: false, text: "", refusedUntil });
+      const card = cardFor(connectionId);
+      if (focusWasHere && card) focusStatus(card);
     } else {
       setJob(connectionId, { busy: false, state: null, error: true, text: error.message });
     }
