@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from src.auth.demo import DEMO_EMAIL, DEMO_PASSWORD
+from tests.e2e.page_daily_use import check_daily_use
 from tests.e2e.page_transactions import check_transactions
 from tests.harness.devstack import (
     DevStack,
@@ -206,6 +207,7 @@ def test_register_connect_approve_sync_and_read_transactions(stack: DevStack) ->
             page.screenshot(path=ARTIFACTS / "05-balance-history.png", full_page=True)
 
             _connect_enablebanking_bank(page, stack)
+            check_daily_use(page, stack.api_url, ARTIFACTS)
             assert not page_errors, f"the page's scripts failed: {page_errors}"
         except Exception:
             page.screenshot(path=ARTIFACTS / "failure.png", full_page=True)
@@ -222,6 +224,7 @@ def _connect_enablebanking_bank(page: Any, stack: DevStack) -> None:
 
     expect(page.locator(".connection-card[data-provider=gocardless]")).to_contain_text("via GoCardless")
     # "Connect a bank" offers both providers' banks, each saying which: both sandboxes have a Thistle Bank in GB.
+    page.click("#connect-toggle")  # folded away once a bank is connected: "Connect another bank"
     expect(page.locator("#country")).to_have_value("GB")  # the country chosen before, remembered across the reload
     thistle = page.locator("#bank-list .bank-option", has_text="Thistle Bank")
     for provider in ("GoCardless", "Enable Banking"):
