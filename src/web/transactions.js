@@ -38,22 +38,18 @@ export function setUpTransactions(callbacks) {
     $(id).addEventListener("change", () => loadTransactions());
   }
   $("#tx-clear").addEventListener("click", () => clearFilters());
-  // A row opens (and closes) its details on click, and on Enter or Space when it has the focus.
-  const tbody = $("#tx-table tbody");
-  tbody.addEventListener("click", (event) => {
+  // A row opens (and closes) its details on a click anywhere in it. From the keyboard, its payee is a disclosure
+  // button (Tab, then Enter or Space): a table row itself may not carry aria-expanded, only a control in it.
+  $("#tx-table tbody").addEventListener("click", (event) => {
     const target = event.target.closest("tr.tx");
-    if (target && !event.target.closest("a, button")) toggleDetails(target);
-  });
-  tbody.addEventListener("keydown", (event) => {
-    const target = event.target;
-    if (!(target instanceof HTMLTableRowElement) || !target.classList.contains("tx")) return;
-    if (event.key === "Enter" || event.key === " ") {
-      event.preventDefault();
-      toggleDetails(target);
-    }
+    if (target && !event.target.closest("a")) toggleDetails(target);
   });
   $("#tx-search").addEventListener("input", () => {
     clearTimeout(searchTimer);
+    // From the first key the rows shown answer an older search: dimmed and busy now, during the pause before the
+    // request (350 ms, so that typing a word asks once), not only once it is sent.
+    $("#tx-table").setAttribute("aria-busy", "true");
+    setStale(true);
     searchTimer = setTimeout(() => loadTransactions(), 350);
   });
   $("#load-more").addEventListener("click", () => loadTransactions({ append: true }));
@@ -152,6 +148,8 @@ export async function loadTransactions({ append = false } = {}) {
       query = { ...filters(), limit: PAGE_SIZE };
     } catch (error) {
       showMessage($("#tx-error"), error.message);
+      $("#tx-table").setAttribute("aria-busy", "false"); // nothing is loading: the form needs mending first
+      setStale(false);
       return;
     }
   }
@@ -265,15 +263,17 @@ function summaryLine(summary) {
 
 /** Open a row's details below it (fetched the first time), or close them. */
 async function toggleDetails(txRow) {
-  const open = txRow.getAttribute("aria-expanded") === "true";
+  const toggle = txRow.querySelector("button.tx-open");
+  const open = toggle.getAttribute("aria-expanded") === "true";
   const detailId = `tx-detail-${txRow.dataset.transactionId}`;
   const detailRow = document.getElementById(detailId);
+  txRow.classList.toggle("tx-open-row", !open);
   if (open) {
-    txRow.setAttribute("aria-expanded", "false");
+    toggle.setAttribute("aria-expanded", "false");
     if (detailRow) detailRow.hidden = true;
     return;
   }
-  txRow.setAttribute("aria-expanded", "true");
+  toggle.setAttribute("aria-expanded", "true");
   if (detailRow) {
     detailRow.hidden = false;
     return;
@@ -281,7 +281,7 @@ async function toggleDetails(txRow) {
   const cell = el("td", { attrs: { colspan: 5 } }, el("p", { class: "muted", text: "Loading details…" }));
   const created = el("tr", { class: "tx-detail", attrs: { id: detailId } }, cell);
   txRow.after(created);
-  txRow.setAttribute("aria-controls", detailId);
+  toggle.setAttribute("aria-controls", detailId);
   try {
     const detail = await api(`/api/transactions/${txRow.dataset.transactionId}`);
     cell.replaceChildren(detailList(detail));
@@ -325,8 +325,8 @@ function keepFocus(loadMore, firstNewRow) {
     loadMore.focus();
     return;
   }
-  const target = firstNewRow ?? $("#tx-table");
-  if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1"); // rows are focusable already
+  const target = firstNewRow?.querySelector("button.tx-open") ?? $("#tx-table");
+  if (!target.matches("button") && !target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
   target.focus();
 }
 
@@ -345,13 +345,16 @@ function row(transaction, query) {
     {
       class: `tx tx-${transaction.status}`,
       data: { transactionId: transaction.id },
-      attrs: { tabindex: 0, "aria-expanded": "false" },
     },
     el("td", { class: "tx-date" }, date, estimated),
     el(
       "td",
       { class: "tx-text" },
-      el("span", { class: "tx-counterparty", text: counterparty || description || "—" }),
+      el(
+        "button",
+        { class: "tx-open", attrs: { type: "button", "aria-expanded": "false", title: "Show the details" } },
+        el("span", { class: "tx-counterparty", text: counterparty || description || "—" }),
+      ),
       counterparty && description ? el("span", { class: "tx-description", text: description }) : null,
       account ? el("span", { class: "tx-account", text: account }) : null,
     ),

@@ -42,17 +42,18 @@ def check_transactions(page: Any, artifacts: Path) -> None:
 
     first = listed.first
     transaction_id = first.get_attribute("data-transaction-id")
+    toggle = first.locator("button.tx-open")
     first.click()
-    expect(first).to_have_attribute("aria-expanded", "true")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
     details = page.locator(f"#tx-detail-{transaction_id}")
     expect(details).to_be_visible()
     expect(details.locator("dl.tx-detail-list")).to_contain_text("Booking date")
     expect(details.locator("dl.tx-detail-list")).to_contain_text("Value date")
     expect(details.locator("dl.tx-detail-list")).to_contain_text(f"finsync id{transaction_id}")
     page.screenshot(path=artifacts / "04d-row-details.png", full_page=True)
-    first.focus()
+    toggle.focus()
     page.keyboard.press("Enter")
-    expect(first).to_have_attribute("aria-expanded", "false")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
     expect(details).to_be_hidden()
 
     page.fill("#tx-min", "1")
