@@ -7,7 +7,7 @@ views, and endpoints call those: the one place a transaction takes its API shape
 
 import uuid
 from datetime import date
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
@@ -20,6 +20,25 @@ from src.transactions.service import TransactionDetail, TransactionSummary
 SearchText = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=200, pattern=WITHOUT_NUL), AfterValidator(without_nul)
 ]
+
+
+# One booked card payment as the listing shows it; the details' example is this one, and the pending item it was
+# booked from.
+_LISTED_EXAMPLE: dict[str, Any] = {
+    "id": 48213,
+    "account_id": "0b6f3c56-4a7e-4b53-9a43-1f7d8c2b9e10",
+    "status": "booked",
+    "booking_date": "2026-11-24",
+    "value_date": "2026-11-23",
+    "date_is_estimated": False,
+    "amount": "-4.20",
+    "currency": "EUR",
+    "description": "Card payment Café Zürich",
+    "counterparty_name": "Café Zürich",
+    "counterparty_account": None,
+    "transaction_id": "2026112400123",
+    "booked_as_id": None,
+}
 
 
 class TransactionRead(Schema):
@@ -41,27 +60,7 @@ class TransactionRead(Schema):
         description="On a pending item that has since been booked: the booked transaction that replaced it."
     )
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": 48213,
-                    "account_id": "0b6f3c56-4a7e-4b53-9a43-1f7d8c2b9e10",
-                    "status": "booked",
-                    "booking_date": "2026-11-24",
-                    "value_date": "2026-11-23",
-                    "date_is_estimated": False,
-                    "amount": "-4.20",
-                    "currency": "EUR",
-                    "description": "Card payment Café Zürich",
-                    "counterparty_name": "Café Zürich",
-                    "counterparty_account": None,
-                    "transaction_id": "2026112400123",
-                    "booked_as_id": None,
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_LISTED_EXAMPLE]})
 
 
 class TransactionDetailRead(TransactionRead):
@@ -77,33 +76,14 @@ class TransactionDetailRead(TransactionRead):
         json_schema_extra={
             "examples": [
                 {
-                    "id": 48213,
-                    "account_id": "0b6f3c56-4a7e-4b53-9a43-1f7d8c2b9e10",
-                    "status": "booked",
-                    "booking_date": "2026-11-24",
-                    "value_date": "2026-11-23",
-                    "date_is_estimated": False,
-                    "amount": "-4.20",
-                    "currency": "EUR",
-                    "description": "Card payment Café Zürich",
-                    "counterparty_name": "Café Zürich",
-                    "counterparty_account": None,
-                    "transaction_id": "2026112400123",
-                    "booked_as_id": None,
+                    **_LISTED_EXAMPLE,
                     "internal_transaction_id": "c5a8e2d0",
                     "entry_reference": None,
                     "booked_from": {
+                        **_LISTED_EXAMPLE,
                         "id": 48190,
-                        "account_id": "0b6f3c56-4a7e-4b53-9a43-1f7d8c2b9e10",
                         "status": "pending",
                         "booking_date": "2026-11-23",
-                        "value_date": "2026-11-23",
-                        "date_is_estimated": False,
-                        "amount": "-4.20",
-                        "currency": "EUR",
-                        "description": "Card payment Café Zürich",
-                        "counterparty_name": "Café Zürich",
-                        "counterparty_account": None,
                         "transaction_id": None,
                         "booked_as_id": 48213,
                     },
