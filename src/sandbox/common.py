@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from starlette.requests import Request
@@ -45,6 +45,31 @@ class Clock:
         now = self.now()
         tomorrow = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
         return max(1, int((tomorrow - now).total_seconds()))
+
+
+# -- a sandbox's world -------------------------------------------------------------------------------------------
+class _Persisted(Protocol):
+    state_file: Path | None
+
+
+ConfigT = TypeVar("ConfigT", bound=_Persisted)
+
+
+class World(Clock, Generic[ConfigT]):
+    """A sandbox's world: made afresh (`reset`), then read back from its state file when one is kept (`make dev`
+    keeps one, so its connections survive a restart)."""
+
+    def __init__(self, config: ConfigT) -> None:
+        self.config = config
+        self.reset()
+        if config.state_file is not None and config.state_file.exists():
+            self.load(config.state_file)
+
+    def reset(self) -> None:
+        raise NotImplementedError
+
+    def load(self, path: Path) -> None:
+        raise NotImplementedError
 
 
 # -- persistence --------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from src.sandbox.common import Clock, dump_row, undump_row, write_state
+from src.sandbox.common import World, dump_row, undump_row, write_state
 from src.sandbox.config import SandboxConfig
 
 SCOPES = ("details", "balances", "transactions")
@@ -112,13 +112,7 @@ class Token:
     expires_at: datetime
 
 
-class SandboxState(Clock):
-    def __init__(self, config: SandboxConfig) -> None:
-        self.config = config
-        self.reset()
-        if config.state_file is not None and config.state_file.exists():
-            self.load(config.state_file)
-
+class SandboxState(World[SandboxConfig]):
     def reset(self) -> None:
         self.clock_offset = timedelta(0)
         self.agreements: dict[str, Agreement] = {}

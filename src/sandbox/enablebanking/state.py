@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from src.sandbox.common import Clock, dump_row, new_id, undump_row, write_state
+from src.sandbox.common import World, dump_row, new_id, undump_row, write_state
 from src.sandbox.enablebanking.catalogue import Catalogue
 from src.sandbox.enablebanking.config import EnableBankingConfig
 
@@ -106,13 +106,7 @@ class Counter:
     rate_limited: int = 0
 
 
-class EnableBankingState(Clock):
-    def __init__(self, config: EnableBankingConfig) -> None:
-        self.config = config
-        self.reset()
-        if config.state_file is not None and config.state_file.exists():
-            self.load(config.state_file)
-
+class EnableBankingState(World[EnableBankingConfig]):
     def reset(self) -> None:
         self.clock_offset = timedelta(0)
         self.catalogue = Catalogue()

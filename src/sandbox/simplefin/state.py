@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from src.sandbox.common import Clock, dump_row, undump_row, write_state
+from src.sandbox.common import World, dump_row, undump_row, write_state
 from src.sandbox.simplefin.catalogue import DEFAULT_CUSTOMER, DEMO_USERNAME
 from src.sandbox.simplefin.config import SimpleFinConfig
 
@@ -62,13 +62,7 @@ class Usage:
     requests: dict[str, int] = field(default_factory=dict)  # day (ISO) → `/accounts` requests
 
 
-class SimpleFinState(Clock):
-    def __init__(self, config: SimpleFinConfig) -> None:
-        self.config = config
-        self.reset()
-        if config.state_file is not None and config.state_file.exists():
-            self.load(config.state_file)
-
+class SimpleFinState(World[SimpleFinConfig]):
     def reset(self) -> None:
         self.clock_offset = timedelta(0)
         self.tokens: dict[str, SetupToken] = {}
