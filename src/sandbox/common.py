@@ -68,7 +68,24 @@ class World(Clock, Generic[ConfigT]):
     def reset(self) -> None:
         raise NotImplementedError
 
+    def save(self) -> None:
+        """Write the world to the state file, when one is kept: the clock, and what `saved` names."""
+        if self.config.state_file is not None:
+            write_state(
+                self.config.state_file, {"clock_offset_seconds": self.clock_offset.total_seconds(), **self.saved()}
+            )
+
     def load(self, path: Path) -> None:
+        data = json.loads(path.read_text())
+        self.clock_offset = timedelta(seconds=data.get("clock_offset_seconds", 0))
+        self.restore(data)
+
+    def saved(self) -> dict[str, Any]:
+        """What outlives a restart besides the clock, as JSON can hold it."""
+        raise NotImplementedError
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """The inverse of `saved`."""
         raise NotImplementedError
 
 

@@ -4,15 +4,13 @@ All of it lives in memory and is touched only from the event loop (handlers are 
 changing state), so no lock is needed. It can be saved to a JSON file so that `make dev` survives a restart.
 """
 
-import json
 import random
 import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from src.sandbox.common import World, dump_row, undump_row, write_state
+from src.sandbox.common import World, dump_row, undump_row
 from src.sandbox.config import SandboxConfig
 
 SCOPES = ("details", "balances", "transactions")
@@ -153,22 +151,15 @@ class SandboxState(World[SandboxConfig]):
         return self.counters.setdefault(account_id, {}).setdefault(scope, Counter())
 
     # -- persistence ------------------------------------------------------------------------------------------
-    def save(self) -> None:
-        path = self.config.state_file
-        if path is None:
-            return
-        data = {
-            "clock_offset_seconds": self.clock_offset.total_seconds(),
+    def saved(self) -> dict[str, Any]:
+        return {
             "agreements": [_dump(agreement) for agreement in self.agreements.values()],
             "requisitions": [_dump(requisition) for requisition in self.requisitions.values()],
             "accounts": [_dump(account) for account in self.accounts.values()],
             "tokens": {value: _dump(token) for value, token in self.tokens.items() if token.expires_at > self.now()},
         }
-        write_state(path, data)
 
-    def load(self, path: Path) -> None:
-        data = json.loads(path.read_text())
-        self.clock_offset = timedelta(seconds=data.get("clock_offset_seconds", 0))
+    def restore(self, data: dict[str, Any]) -> None:
         self.agreements = {row["id"]: Agreement(**_undump(row)) for row in data.get("agreements", [])}
         self.requisitions = {row["id"]: Requisition(**_undump(row)) for row in data.get("requisitions", [])}
         self.accounts = {row["id"]: Account(**_undump(row)) for row in data.get("accounts", [])}

@@ -8,15 +8,13 @@ restart (continuation keys, counters, faults and bank switches start afresh).
 """
 
 import hashlib
-import json
 import random
 import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from src.sandbox.common import World, dump_row, new_id, undump_row, write_state
+from src.sandbox.common import World, dump_row, new_id, undump_row
 from src.sandbox.enablebanking.catalogue import Catalogue
 from src.sandbox.enablebanking.config import EnableBankingConfig
 
@@ -180,21 +178,14 @@ class EnableBankingState(World[EnableBankingConfig]):
         return True
 
     # -- persistence ------------------------------------------------------------------------------------------
-    def save(self) -> None:
-        path = self.config.state_file
-        if path is None:
-            return
-        data = {
-            "clock_offset_seconds": self.clock_offset.total_seconds(),
+    def saved(self) -> dict[str, Any]:
+        return {
             "active": self.active,
             "authorizations": [dump_row(asdict(authorization)) for authorization in self.authorizations.values()],
             "sessions": [dump_row(asdict(session)) for session in self.sessions.values()],
         }
-        write_state(path, data)
 
-    def load(self, path: Path) -> None:
-        data = json.loads(path.read_text())
-        self.clock_offset = timedelta(seconds=data.get("clock_offset_seconds", 0))
+    def restore(self, data: dict[str, Any]) -> None:
         self.active = bool(data.get("active", True))
         for row in data.get("authorizations", []):
             authorization = Authorization(**{**_undump(row), "aspsp": tuple(row["aspsp"])})

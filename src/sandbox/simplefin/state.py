@@ -6,14 +6,13 @@ changing state), so no lock is needed. With a state file, the clock, tokens and 
 change and read back at start, so that `make dev` keeps its connections across a restart.
 """
 
-import json
 import random
 import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import Path
+from typing import Any
 
-from src.sandbox.common import World, dump_row, undump_row, write_state
+from src.sandbox.common import World, dump_row, undump_row
 from src.sandbox.simplefin.catalogue import DEFAULT_CUSTOMER, DEMO_USERNAME
 from src.sandbox.simplefin.config import SimpleFinConfig
 
@@ -124,21 +123,14 @@ class SimpleFinState(World[SimpleFinConfig]):
         return usage.requests[day]
 
     # -- persistence ------------------------------------------------------------------------------------------
-    def save(self) -> None:
-        path = self.config.state_file
-        if path is None:
-            return
-        data = {
-            "clock_offset_seconds": self.clock_offset.total_seconds(),
+    def saved(self) -> dict[str, Any]:
+        return {
             "versions": self.versions,
             "tokens": [dump_row(asdict(token)) for token in self.tokens.values()],
             "grants": [dump_row(asdict(grant)) for grant in self.grants.values()],
         }
-        write_state(path, data)
 
-    def load(self, path: Path) -> None:
-        data = json.loads(path.read_text())
-        self.clock_offset = timedelta(seconds=data.get("clock_offset_seconds", 0))
+    def restore(self, data: dict[str, Any]) -> None:
         self.versions = list(data.get("versions", self.versions))
         for row in data.get("tokens", []):
             token = SetupToken(**undump_row(row, frozenset({"created", "claimed"})))
