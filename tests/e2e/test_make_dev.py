@@ -297,6 +297,28 @@ def _connect_enablebanking_bank(page: Any, stack: DevStack) -> None:
     expect(page.locator("#tx-account option:checked")).to_have_text("Holiday money")
     expect(page.locator("#account-totals .total").first).to_be_visible()
 
+    # Hidden, it leaves the accounts and their totals for the folded "hidden accounts" (focus on its summary), keeps
+    # its data, and comes back with Show (focus on its Hide button again).
+    totals = page.locator("#account-totals").text_content() or ""
+    card.locator(".account-hide").click()
+    expect(page.locator(f"#accounts .account[data-account-id='{account_id}']")).to_have_count(0)
+    expect(page.locator("#hidden-accounts-summary")).to_be_focused()
+    expect(page.locator("#account-totals")).not_to_have_text(totals)
+    page.locator("#hidden-accounts-summary").click()
+    hidden = page.locator(f"#hidden-accounts-list .account[data-account-id='{account_id}']")
+    hidden.locator(".account-hide").click()
+    expect(card.locator(".account-hide")).to_be_focused()
+    expect(page.locator("#account-totals")).to_have_text(totals)
+    expect(page.locator("#hidden-accounts")).to_be_hidden()
+
+    # The connection renamed in place, as the account was.
+    connection = page.locator(".connection-card[data-provider=enablebanking]")
+    connection.locator(".rename-open").click()
+    connection.locator(".rename-input").fill("Travel bank")
+    connection.locator(".rename-input").press("Enter")
+    expect(connection.locator(".connection-name")).to_have_text("Travel bank")
+    expect(connection.locator(".rename-open")).to_be_focused()
+
 
 def _executing(job: dict[str, Any]) -> bool:
     assert job["status"] in UNFINISHED, job
