@@ -413,6 +413,7 @@ def test_the_transactions_never_add_amounts_as_numbers() -> None:
     for conversion in ("parseFloat", "Number(", "parseInt", "+total.", "+transaction.", "+detail."):
         assert conversion not in script, conversion
 
+
 def _bankpicker(source: str) -> Any:
     node = shutil.which("node")
     if node is None:
