@@ -53,8 +53,13 @@ def _migrate() -> int:
 
 
 def _dev() -> int:
-    from src.devstack.stack import run_dev
+    from src.devstack.ports import dev_ports, ensure_ports_free
     from src.settings import settings
+
+    # Before the stack's own imports (FastAPI, SQLAlchemy, the migrations: seconds), so that a port in use is said at
+    # once. The stack checks again as it starts.
+    ensure_ports_free(dev_ports(settings))
+    from src.devstack.stack import run_dev
 
     return run_dev(settings)
 

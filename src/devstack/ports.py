@@ -3,7 +3,7 @@
 import socket
 from collections.abc import Mapping
 
-from src.settings import ConfigurationError
+from src.settings import ConfigurationError, Settings
 
 
 def ensure_port_free(port: int, variable: str, host: str = "127.0.0.1") -> None:
@@ -26,3 +26,16 @@ def ensure_ports_free(ports: Mapping[str, int], host: str = "127.0.0.1") -> None
         owners[port] = variable
     for variable, port in ports.items():
         ensure_port_free(port, variable, host)
+
+
+def dev_ports(settings: Settings) -> dict[str, int]:
+    """The loopback ports `make dev` will listen on, by the variable that sets each: a sandbox only where its
+    provider has no credentials, the local mail server only where no SMTP server is set."""
+    ports = {"API_PORT": settings.api_port, "DAGSTER_PORT": settings.dagster_port}
+    if settings.uses_sandbox:
+        ports["SANDBOX_PORT"] = settings.sandbox_port
+    if settings.uses_enablebanking_sandbox:
+        ports["ENABLEBANKING_SANDBOX_PORT"] = settings.enablebanking_sandbox_port
+    if settings.smtp_host is None:
+        ports["MAILBOX_PORT"] = settings.mailbox_port
+    return ports

@@ -32,7 +32,7 @@ from src.db.migrate import PROJECT_ROOT, upgrade_to_head
 from src.db.unit_of_work import unit_of_work
 from src.devstack import dagster
 from src.devstack.mailbox import MAILBOX_HOST, start_mailbox
-from src.devstack.ports import ensure_ports_free
+from src.devstack.ports import dev_ports, ensure_ports_free
 from src.devstack.processes import ManagedProcess
 from src.devstack.supervision import Service, Supervisor, wait_until_ready
 from src.integrations.enablebanking import enablebanking_problem
@@ -237,19 +237,8 @@ def _services(settings: Settings, env: dict[str, str], http: httpx.Client) -> li
     return services
 
 
-def _ports(settings: Settings) -> dict[str, int]:
-    ports = {"API_PORT": settings.api_port, "DAGSTER_PORT": settings.dagster_port}
-    if settings.uses_sandbox:
-        ports["SANDBOX_PORT"] = settings.sandbox_port
-    if settings.uses_enablebanking_sandbox:
-        ports["ENABLEBANKING_SANDBOX_PORT"] = settings.enablebanking_sandbox_port
-    if settings.smtp_host is None:
-        ports["MAILBOX_PORT"] = settings.mailbox_port
-    return ports
-
-
 def run_dev(settings: Settings) -> int:
-    ensure_ports_free(_ports(settings))
+    ensure_ports_free(dev_ports(settings))
     # From here on Ctrl-C (or SIGTERM) ends the start-up as cleanly as the running stack: whatever has started stops.
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     http = httpx.Client()

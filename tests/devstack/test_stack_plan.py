@@ -5,7 +5,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from src.devstack.stack import _child_environment, _ports, _services, mail_directory
+from src.devstack.ports import dev_ports
+from src.devstack.stack import _child_environment, _services, mail_directory
 from src.settings import Settings, ensure_enablebanking_sandbox_keys
 
 
@@ -21,7 +22,7 @@ def test_without_credentials_both_sandboxes_start_first(tmp_path: Path) -> None:
     assert [service.process.name for service in services] == ["sandbox", "enablebanking-sandbox", "dagster", "api"]
     assert services[0].ready_before_next
     assert services[1].ready_before_next
-    assert _ports(settings) == {
+    assert dev_ports(settings) == {
         "API_PORT": 18000,
         "DAGSTER_PORT": 13001,
         "SANDBOX_PORT": 18765,
@@ -47,7 +48,7 @@ def test_with_enablebanking_credentials_no_enablebanking_sandbox(tmp_path: Path)
     with httpx.Client() as client:
         services = _services(settings, env, client)
     assert [service.process.name for service in services] == ["sandbox", "dagster", "api"]
-    assert "ENABLEBANKING_SANDBOX_PORT" not in _ports(settings)
+    assert "ENABLEBANKING_SANDBOX_PORT" not in dev_ports(settings)
 
 
 def test_with_gocardless_credentials_no_sandbox_and_its_port_is_not_needed(tmp_path: Path) -> None:
@@ -56,7 +57,7 @@ def test_with_gocardless_credentials_no_sandbox_and_its_port_is_not_needed(tmp_p
     with httpx.Client() as client:
         services = _services(settings, env, client)
     assert [service.process.name for service in services] == ["enablebanking-sandbox", "dagster", "api"]
-    assert "SANDBOX_PORT" not in _ports(settings)
+    assert "SANDBOX_PORT" not in dev_ports(settings)
 
 
 def test_every_child_shares_one_database_one_dagster_and_absolute_paths(
@@ -115,7 +116,7 @@ def test_without_a_mail_server_the_children_send_to_the_local_one(tmp_path: Path
     settings = _settings(tmp_path, mailbox_port=18025)
     env = _child_environment(settings, "postgresql+psycopg://u@/finsync", settings.finsync_data_dir.resolve())
     assert (env["SMTP_HOST"], env["SMTP_PORT"], env["SMTP_TLS"]) == ("127.0.0.1", "18025", "none")
-    assert _ports(settings)["MAILBOX_PORT"] == 18025
+    assert dev_ports(settings)["MAILBOX_PORT"] == 18025
     assert mail_directory(settings) == settings.finsync_data_dir.resolve() / "mail"
     child = Settings(**{"smtp_host": env["SMTP_HOST"], "smtp_port": env["SMTP_PORT"], "smtp_tls": env["SMTP_TLS"]})
     assert (child.smtp_host, child.smtp_port, child.smtp_tls) == ("127.0.0.1", 18025, "none")
@@ -131,4 +132,4 @@ def test_a_mail_server_of_the_persons_own_is_kept_and_no_local_one_starts(
     env = _child_environment(settings, "postgresql+psycopg://u@/finsync", settings.finsync_data_dir.resolve())
     assert (env["SMTP_HOST"], env["SMTP_PORT"]) == ("mail.example.com", "465")
     assert "SMTP_TLS" not in env
-    assert "MAILBOX_PORT" not in _ports(settings)
+    assert "MAILBOX_PORT" not in dev_ports(settings)
