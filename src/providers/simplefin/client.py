@@ -16,6 +16,7 @@ shares (src/providers/retry.py); 402, 403 and other 4xx are not.
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -206,42 +207,26 @@ def merge(answers: list[AccountSet]) -> AccountSet:
     transactions once per (account, id), the newest window's copy kept; every distinct problem."""
     if not answers:
         raise ValueError("nothing to merge")
-    newest = answers[0]
-    by_account: dict[str, dict[str, Transaction]] = {}
+    newest: dict[str, Account] = {}  # each account as the newest window that lists it says it
+    transactions: dict[str, dict[str, Transaction]] = {}
     for answer in answers:
         for account in answer.accounts:
-            seen = by_account.setdefault(account.id, {})
+            newest.setdefault(account.id, account)
+            seen = transactions.setdefault(account.id, {})
             for transaction in account.transactions:
                 seen.setdefault(transaction.id, transaction)
-    accounts: list[Account] = []
-    known = {account.id for account in newest.accounts}
-    older_only = [a for answer in answers[1:] for a in answer.accounts if a.id not in known]
-    for account in [*newest.accounts, *older_only]:
-        if account.id in {a.id for a in accounts}:
-            continue
-        transactions = sorted(
-            by_account.get(account.id, {}).values(),
-            key=lambda t: (t.posted or t.transacted_at or _LAST, t.id),
+    accounts = tuple(
+        replace(
+            account,
+            transactions=tuple(
+                sorted(transactions[account.id].values(), key=lambda t: (t.posted or t.transacted_at or _LAST, t.id))
+            ),
         )
-        accounts.append(_with_transactions(account, tuple(transactions)))
+        for account in newest.values()
+    )
     problems: list[Problem] = []
     for answer in answers:
         problems.extend(p for p in answer.problems if p not in problems)
     return AccountSet(
-        version=newest.version, accounts=tuple(accounts), connections=newest.connections, problems=tuple(problems)
-    )
-
-
-def _with_transactions(account: Account, transactions: tuple[Transaction, ...]) -> Account:
-    return Account(
-        id=account.id,
-        name=account.name,
-        currency=account.currency,
-        balance=account.balance,
-        available_balance=account.available_balance,
-        balance_date=account.balance_date,
-        conn_id=account.conn_id,
-        org=account.org,
-        transactions=transactions,
-        raw=account.raw,
+        version=answers[0].version, accounts=accounts, connections=answers[0].connections, problems=tuple(problems)
     )
